@@ -1,0 +1,1 @@
+"""The ``minefed`` command line and the local federation launcher."""

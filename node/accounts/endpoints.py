@@ -1,0 +1,152 @@
+"""``/api/v1/accounts``: accounts inside the province, within the creator's jurisdiction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+from sqlmodel import col, func, select
+
+from node.accounts import service
+from node.deps import ActorDep, SessionDep, SettingsDep
+from node.errors import Forbidden, InvalidInput
+from node.jurisdiction import within
+from node.models import Contractor, User
+from node.pagination import Page, PageDep
+from schemas.enums import Role
+from schemas.identifiers import USCC
+
+router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
+
+
+class ContractorIn(BaseModel):
+    uscc: USCC = Field(title="统一社会信用代码", examples=["91150102MA0N0000XX"])
+    name: str = Field(min_length=2, max_length=200, title="企业名称")
+    central_soe: bool = Field(False, title="是否中央企业")
+
+
+class AccountCreate(BaseModel):
+    username: str = Field(
+        min_length=3,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.@-]+$",
+        title="用户名",
+        examples=["xinchengqu-reviewer"],
+    )
+    display_name: str = Field(
+        min_length=1, max_length=100, title="姓名或单位", examples=["新城区应急管理局审核员"]
+    )
+    role: Role = Field(title="角色")
+    division_code: str = Field(pattern=r"^\d{6}$", title="管辖行政区划代码", examples=["150102"])
+    password: str = Field(min_length=1, max_length=200, title="初始密码")
+    contractor: ContractorIn | None = Field(None, title="承包单位（角色为承包单位时必填）")
+
+
+class AccountOut(BaseModel):
+    id: uuid.UUID
+    username: str
+    display_name: str
+    role: str
+    role_label: str
+    division_code: str
+    contractor_uscc: str | None
+    is_active: bool
+    must_change_password: bool
+    created_at: datetime
+
+
+def _out(user: User, contractor: Contractor | None) -> AccountOut:
+    return AccountOut(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        role_label=Role(user.role).label_zh,
+        division_code=user.division_code,
+        contractor_uscc=contractor.uscc if contractor else None,
+        is_active=user.is_active,
+        must_change_password=user.must_change_password,
+        created_at=user.created_at,
+    )
+
+
+@router.post("", status_code=201, summary="创建账号 / create an account")
+def create(
+    body: AccountCreate, actor: ActorDep, session: SessionDep, settings: SettingsDep
+) -> AccountOut:
+    if not actor.is_regulator:
+        raise Forbidden(
+            "当前账号无权创建账号",
+            "only administrators and regulators create accounts",
+            code="role_not_allowed",
+        )
+    contractor = None
+    if body.role == Role.CONTRACTOR:
+        if body.contractor is None:
+            raise InvalidInput(
+                "承包单位账号须填写单位信息",
+                "contractor details are required",
+                code="contractor_required",
+                field="contractor",
+            )
+        contractor = service.register_contractor(
+            session,
+            actor,
+            uscc=body.contractor.uscc,
+            name=body.contractor.name,
+            home_province_code=settings.province_code,
+            central_soe=body.contractor.central_soe,
+        )
+    user = service.create_user(
+        session,
+        actor,
+        province_code=settings.province_code,
+        username=body.username,
+        display_name=body.display_name,
+        role=body.role,
+        division_code=body.division_code,
+        password=body.password,
+        contractor=contractor,
+    )
+    return _out(user, contractor)
+
+
+@router.get("", summary="本辖区账号 / accounts in my jurisdiction")
+def list_accounts(
+    actor: ActorDep,
+    session: SessionDep,
+    paging: PageDep,
+    role: Annotated[Role | None, Query(description="角色 / role")] = None,
+    q: Annotated[
+        str | None, Query(max_length=64, description="用户名或姓名包含 / contains")
+    ] = None,
+) -> Page[AccountOut]:
+    if not actor.is_regulator:
+        raise Forbidden(
+            "当前账号无权查看账号",
+            "only administrators and regulators list accounts",
+            code="role_not_allowed",
+        )
+    where = [within(User.division_code, actor.division_code)]
+    if role:
+        where.append(col(User.role) == role)
+    if q:
+        where.append(col(User.username).contains(q) | col(User.display_name).contains(q))
+    total = session.exec(select(func.count()).select_from(User).where(*where)).one()
+    rows = session.exec(
+        select(User, Contractor)
+        .outerjoin(Contractor, col(Contractor.id) == col(User.contractor_id))
+        .where(*where)
+        .order_by(col(User.created_at), col(User.id))
+        .offset(paging.offset)
+        .limit(paging.page_size)
+    ).all()
+    return Page(
+        items=[_out(u, c) for u, c in rows],
+        total=total,
+        page=paging.page,
+        page_size=paging.page_size,
+    )

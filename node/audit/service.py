@@ -1,0 +1,59 @@
+"""Writing to the append-only audit trail.
+
+The trail records who did what, when and from where. It must never become a
+second copy of personal data: resident ID numbers and mobile numbers inside
+``detail`` are masked before they are written.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from sqlmodel import Session
+
+from node.models import AuditEvent
+from node.models.base import utcnow
+from node.principal import Actor
+from schemas.identifiers import mask_phone, mask_resident_id
+
+_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def scrub(value: Any) -> Any:
+    """A copy of ``value`` with every resident ID and mobile number masked."""
+    if isinstance(value, str):
+        value = _RESIDENT_ID.sub(lambda m: mask_resident_id(m.group(0)), value)
+        return _MOBILE.sub(lambda m: mask_phone(m.group(0)), value)
+    if isinstance(value, dict):
+        return {k: scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(v) for v in value]
+    return value
+
+
+def record_event(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    entity_kind: str,
+    entity_id: uuid.UUID | str | None,
+    detail: dict[str, Any] | None = None,
+    *,
+    client_address: str | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        at=actor.now if actor else utcnow(),
+        actor_id=actor.user_id if actor else None,
+        actor_username=actor.username if actor else None,
+        actor_role=actor.role if actor else None,
+        client_address=actor.client_address if actor else client_address,
+        action=action,
+        entity_kind=entity_kind,
+        entity_id=str(entity_id) if entity_id is not None else None,
+        detail=scrub(detail or {}),
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,72 @@
+"""Settings of a provincial node, from the environment (prefix ``MINEFED_NODE_``)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class NodeSettings(BaseSettings):
+    """Everything a node reads from its environment; see deploy/provincial/node.env.example."""
+
+    model_config = SettingsConfigDict(env_prefix="MINEFED_NODE_", env_file=None, extra="ignore")
+
+    environment: Environment = Field(
+        Environment.development, description="development, test or production"
+    )
+    node_id: str = Field("node:150000", description="this node's id in the federation")
+    province_code: str = Field(
+        "150000", pattern=r"^\d{2}0000$", description="GB/T 2260 code of the province served"
+    )
+    database_url: str = Field(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/minefed_node",
+        description="SQLAlchemy URL of the node's PostgreSQL database",
+    )
+    db_pool_size: int = Field(20, ge=1, description="connections kept in the pool per process")
+    db_max_overflow: int = Field(20, ge=0, description="extra connections allowed under load")
+    secret_key: str = Field(DEV_SECRET, description="secret for session cookies and CSRF tokens")
+    token_ttl_s: int = Field(8 * 3600, ge=60, description="lifetime of an API bearer token")
+    storage_dir: Path = Field(
+        Path("./data/attachments"), description="where attachment files are kept (filesystem)"
+    )
+    max_attachment_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="largest attachment accepted, in bytes"
+    )
+    licence_warning_days: int = Field(
+        90, ge=1, description="a licence expiring within this many days is flagged"
+    )
+    inspection_interval_days: int = Field(
+        183, ge=1, description="a project department not inspected for this long is flagged"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses of reverse proxies whose X-Forwarded-For is believed",
+    )
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> NodeSettings:
+        if self.environment == Environment.production and (
+            self.secret_key == DEV_SECRET or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "MINEFED_NODE_SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production / 生产环境必须设置至少32个字符的随机密钥"
+            )
+        return self
+
+
+@lru_cache
+def get_settings() -> NodeSettings:
+    return NodeSettings()

@@ -1,0 +1,97 @@
+"""Request dependencies: the session (one transaction per request), the actor, roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session
+
+from node.config import NodeSettings
+from node.db import transaction
+from node.errors import Forbidden, NotAuthenticated
+from node.models import ApiToken, User
+from node.principal import Actor
+from sync.clock import Clock
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with transaction(request.app.state.session_factory) as session:
+        yield session
+
+
+def get_settings(request: Request) -> NodeSettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_clock(request: Request) -> Clock:
+    return request.app.state.clock  # type: ignore[no-any-return]
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[NodeSettings, Depends(get_settings)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def client_address(request: Request, settings: NodeSettings) -> str | None:
+    """The caller's address; X-Forwarded-For is believed only from a configured proxy."""
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded and peer in settings.trusted_proxies:
+        return forwarded.split(",")[0].strip()[:64]
+    return peer
+
+
+def current_actor(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Actor:
+    from node.auth.tokens import token_digest
+
+    if not token:
+        raise NotAuthenticated("请先登录", "authentication required", code="not_authenticated")
+    now: datetime = clock.now()
+    row = session.get(ApiToken, token_digest(token))
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise NotAuthenticated(
+            "登录已失效，请重新登录", "token invalid, expired or revoked", code="invalid_token"
+        )
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise NotAuthenticated("账号已停用", "account disabled", code="account_disabled")
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        division_code=user.division_code,
+        contractor_id=user.contractor_id,
+        client_address=client_address(request, settings),
+        now=now,
+    )
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def require_roles(*roles: str) -> Callable[[Actor], Actor]:
+    """A dependency that lets only the named roles through (403 otherwise)."""
+    allowed = frozenset(roles)
+
+    def check(actor: ActorDep) -> Actor:
+        if actor.role not in allowed:
+            raise Forbidden(
+                "当前账号无权执行此操作",
+                f"role {actor.role} may not do this (allowed: {', '.join(sorted(allowed))})",
+                code="role_not_allowed",
+            )
+        return actor
+
+    return check

@@ -1,0 +1,16 @@
+"""The node's tables, one module per table family. Importing this registers them all."""
+
+from node.models.accounts import ApiToken, User
+from node.models.attachments import Attachment
+from node.models.audit import AuditEvent
+from node.models.records import Contractor, Record, RecordVersion
+
+__all__ = [
+    "ApiToken",
+    "Attachment",
+    "AuditEvent",
+    "Contractor",
+    "Record",
+    "RecordVersion",
+    "User",
+]

@@ -1,0 +1,25 @@
+"""Column helpers shared by the node's tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, String
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def tz_column(*, nullable: bool = False, index: bool = False, **kw: Any) -> Any:
+    """A ``timestamptz`` column; every instant the node stores is timezone-aware."""
+    return Column(DateTime(timezone=True), nullable=nullable, index=index, **kw)
+
+
+def code_column(*, nullable: bool = True, index: bool = False) -> Any:
+    """A GB/T 2260 division code.
+
+    Collation "C" so that prefix matches on codes (``LIKE '1501%'``) can use a btree index.
+    """
+    return Column(String(6, collation="C"), nullable=nullable, index=index)

@@ -1,0 +1,311 @@
+"""Selective disclosure of sensitive fields (after IETF SD-JWT).
+
+The owner node signs a payload in which each sensitive value (resident ID
+number, phone number ...) is replaced by a *slot* ``{"_sd": "<digest>"}``.
+Beside the envelope travels, to the hub and to regulators only, one
+:class:`Disclosure` per slot: the salt, the slot's path and the value. Thus:
+
+* the public verifies the node's signature over everything it sees without
+  seeing a single ID number;
+* a regulator verifies each value it is shown against the signed digest.
+
+Digest (the exact definition; other implementations must reproduce it)::
+
+    digest = base64url_nopad( SHA-256( canonical_json([salt, path, value]) ) )
+
+where ``salt`` is the base64url (unpadded) spelling of 16 fresh random bytes,
+``path`` is the *concrete* JSON path of the value (``head.resident_id``,
+``safety_managers[2].resident_id``) and ``value`` the JSON value itself; the
+whole array is RFC 8785 canonical JSON. Encoding the three as one JSON array
+makes the input unambiguous (no separator games between salt, name and
+value), binding the path stops a disclosure from being moved to another slot,
+and the 128-bit salt stops anyone from confirming a guessed ID number against
+a digest (ID numbers have far too little entropy to be hashed unsalted).
+
+Path patterns given to :func:`conceal` are dotted field names; ``name[]``
+means every item of the list ``name``. Missing fields and ``None`` values are
+not concealed (there is nothing to hide, and a slot would hide the absence).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sync.b64 import b64url_decode, b64url_encode
+from sync.canonical import JsonValue, canonical_json
+from sync.errors import CanonicalError, DisclosureError, DisclosureMismatch
+
+__all__ = [
+    "SALT_BYTES",
+    "SD_KEY",
+    "Disclosure",
+    "SaltSource",
+    "conceal",
+    "digest_of",
+    "is_slot",
+    "public_view",
+    "reveal",
+    "slots",
+]
+
+#: The key of a digest slot.
+SD_KEY = "_sd"
+
+#: Salt length: 128 bits, as DESIGN.md and SD-JWT require.
+SALT_BYTES = 16
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_PATTERN_SEGMENT = re.compile(rf"\A({_NAME})((?:\[\])*)\Z")
+_CONCRETE_SEGMENT = re.compile(rf"\A({_NAME})((?:\[(?:0|[1-9][0-9]*)\])*)\Z")
+_INDEX = re.compile(r"\[([0-9]+)\]")
+_DIGEST_LEN = 43  # unpadded base64url of 32 bytes
+
+
+class SaltSource(Protocol):
+    """Where salts come from; the ``secrets`` module is the production source."""
+
+    def token_bytes(self, nbytes: int) -> bytes:
+        """``nbytes`` unpredictable bytes."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Disclosure:
+    """Opens one slot: the salt, the slot's concrete path and the hidden value."""
+
+    path: str
+    salt: str
+    value: JsonValue
+
+    def digest(self) -> str:
+        """The slot digest this disclosure opens (see the module docstring)."""
+        return digest_of(self.salt, self.path, self.value)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, sent beside the envelope."""
+        return {"path": self.path, "salt": self.salt, "value": copy.deepcopy(self.value)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Disclosure:
+        """Strict parse of :meth:`to_dict` output."""
+        if not isinstance(data, Mapping) or set(data) != {"path", "salt", "value"}:
+            raise DisclosureError("a disclosure has exactly the fields path, salt, value")
+        path, salt = data["path"], data["salt"]
+        if not isinstance(path, str) or not isinstance(salt, str):
+            raise DisclosureError("path and salt are strings")
+        return cls(path=path, salt=salt, value=copy.deepcopy(data["value"]))
+
+
+def digest_of(salt: str, path: str, value: object) -> str:
+    """``b64url(SHA-256(canonical_json([salt, path, value])))``."""
+    try:
+        data = canonical_json([salt, path, value])
+    except CanonicalError as exc:
+        raise DisclosureError(f"value at {path} is not canonicalisable: {exc.detail}") from exc
+    return b64url_encode(hashlib.sha256(data).digest())
+
+
+def is_slot(value: object) -> bool:
+    """Whether ``value`` is a digest slot ``{"_sd": "<digest>"}``."""
+    return (
+        isinstance(value, dict)
+        and len(value) == 1
+        and isinstance(value.get(SD_KEY), str)
+        and len(value[SD_KEY]) == _DIGEST_LEN
+    )
+
+
+def conceal(
+    payload: Mapping[str, Any],
+    paths: Iterable[str],
+    rng: SaltSource = secrets,
+) -> tuple[dict[str, Any], list[Disclosure]]:
+    """Replace every value at ``paths`` with a salted-digest slot.
+
+    Returns the payload to sign (a new dict; ``payload`` is untouched) and the
+    disclosures, sorted by path. Refuses (``DisclosureError``) a payload that
+    already contains ``"_sd"`` keys (a real field could be mistaken for a
+    slot), overlapping patterns, and patterns whose shape does not fit the
+    payload (``x[]`` over a non-list, a field of a non-object): these are
+    schema bugs that would otherwise leak data silently.
+    """
+    if _contains_sd_key(payload):
+        raise DisclosureError(f"payload already contains {SD_KEY!r} keys")
+    out: dict[str, Any] = copy.deepcopy(dict(payload))
+    disclosures: dict[str, Disclosure] = {}
+    for pattern in paths:
+        for parent, key, concrete in _expand(out, _parse_pattern(pattern)):
+            value = parent[key]
+            if value is None:
+                continue
+            if concrete in disclosures or _contains_slot(value):
+                raise DisclosureError(f"overlapping concealment at {concrete}")
+            salt = b64url_encode(rng.token_bytes(SALT_BYTES))
+            disclosure = Disclosure(path=concrete, salt=salt, value=value)
+            parent[key] = {SD_KEY: disclosure.digest()}
+            disclosures[concrete] = disclosure
+    return out, [disclosures[p] for p in sorted(disclosures)]
+
+
+def reveal(signed_payload: Mapping[str, Any], disclosures: Iterable[Disclosure]) -> dict[str, Any]:
+    """Open the slots for which a disclosure is given, verifying each one.
+
+    Returns a new payload with those values in clear; slots without a
+    disclosure stay as digests. Raises :class:`DisclosureMismatch` if a
+    disclosure's digest differs from its slot or its path is not a slot,
+    :class:`DisclosureError` for malformed disclosures (short salt, bad path,
+    the same path twice). Verify the envelope signature first: this only
+    proves the values match what was signed.
+    """
+    out: dict[str, Any] = copy.deepcopy(dict(signed_payload))
+    seen: set[str] = set()
+    for disclosure in disclosures:
+        try:
+            salt = b64url_decode(disclosure.salt)
+        except ValueError as exc:
+            raise DisclosureError(f"salt at {disclosure.path} is not base64url") from exc
+        if len(salt) != SALT_BYTES:
+            raise DisclosureError(f"salt at {disclosure.path} is not {SALT_BYTES} bytes")
+        if disclosure.path in seen:
+            raise DisclosureError(f"two disclosures for {disclosure.path}")
+        seen.add(disclosure.path)
+        parent, key = _locate(out, disclosure.path)
+        slot = parent[key]
+        if not is_slot(slot):
+            raise DisclosureMismatch(f"{disclosure.path} is not a digest slot")
+        if not hmac.compare_digest(slot[SD_KEY], disclosure.digest()):
+            raise DisclosureMismatch(f"disclosure for {disclosure.path} does not match")
+        parent[key] = copy.deepcopy(disclosure.value)
+    return out
+
+
+def public_view(signed_payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload as the public gets it: a copy with every slot left as a digest.
+
+    Nothing is removed or replaced, so the node's signature still verifies
+    over it. A page may show masked values (``110101********1234``) beside
+    it, keyed by :func:`slots`; those come from the hub's disclosures and are
+    not covered by the signature.
+    """
+    return copy.deepcopy(dict(signed_payload))
+
+
+def slots(signed_payload: Mapping[str, Any]) -> dict[str, str]:
+    """Every digest slot in the payload, as ``{concrete path: digest}``."""
+    found: dict[str, str] = {}
+    _collect_slots(signed_payload, "", found)
+    return found
+
+
+# --- internals ---------------------------------------------------------------
+
+
+def _parse_pattern(pattern: str) -> list[tuple[str, int]]:
+    """``"a.b[].c"`` -> ``[("a", 0), ("b", 1), ("c", 0)]`` (name, number of ``[]``)."""
+    if not isinstance(pattern, str) or not pattern:
+        raise DisclosureError("empty path pattern")
+    parsed = []
+    for segment in pattern.split("."):
+        match = _PATTERN_SEGMENT.match(segment)
+        if match is None:
+            raise DisclosureError(f"bad path pattern {pattern!r}")
+        parsed.append((match.group(1), len(match.group(2)) // 2))
+    return parsed
+
+
+def _expand(root: dict[str, Any], pattern: list[tuple[str, int]]) -> list[tuple[Any, Any, str]]:
+    """Concrete (parent container, key or index, concrete path) for a parsed pattern."""
+    # Each frontier item: (container holding the current value, key, path so far).
+    frontier: list[tuple[Any, Any, str]] = [(None, None, "")]
+    current_values: list[Any] = [root]
+    for depth, (name, list_levels) in enumerate(pattern):
+        next_frontier: list[tuple[Any, Any, str]] = []
+        next_values: list[Any] = []
+        for (_, _, path), value in zip(frontier, current_values, strict=True):
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                raise DisclosureError(f"{path or '<root>'} is not an object")
+            if name not in value:
+                continue  # optional field absent: nothing to conceal
+            here = f"{path}.{name}" if path else name
+            items: list[tuple[Any, Any, str, Any]] = [(value, name, here, value[name])]
+            for _ in range(list_levels):
+                expanded: list[tuple[Any, Any, str, Any]] = []
+                for _parent, _key, item_path, item in items:
+                    if item is None:
+                        continue
+                    if not isinstance(item, list):
+                        raise DisclosureError(f"{item_path} is not a list")
+                    expanded.extend(
+                        (item, i, f"{item_path}[{i}]", element) for i, element in enumerate(item)
+                    )
+                items = expanded
+            for parent, key, item_path, item in items:
+                if depth < len(pattern) - 1 and is_slot(item):
+                    raise DisclosureError(f"overlapping concealment through {item_path}")
+                next_frontier.append((parent, key, item_path))
+                next_values.append(item)
+        frontier, current_values = next_frontier, next_values
+    return frontier
+
+
+def _locate(root: dict[str, Any], path: str) -> tuple[Any, Any]:
+    """Parent container and key/index of a concrete path; :class:`DisclosureMismatch` if absent."""
+    if not isinstance(path, str) or not path:
+        raise DisclosureError("empty disclosure path")
+    steps: list[str | int] = []
+    for segment in path.split("."):
+        match = _CONCRETE_SEGMENT.match(segment)
+        if match is None:
+            raise DisclosureError(f"bad disclosure path {path!r}")
+        steps.append(match.group(1))
+        steps.extend(int(i) for i in _INDEX.findall(match.group(2)))
+    parent: Any = None
+    current: Any = root
+    for step in steps:
+        parent = current
+        if isinstance(step, str):
+            if not isinstance(current, dict) or step not in current:
+                raise DisclosureMismatch(f"{path} does not exist in the payload")
+        elif not isinstance(current, list) or step >= len(current):
+            raise DisclosureMismatch(f"{path} does not exist in the payload")
+        current = current[step]
+    return parent, steps[-1]
+
+
+def _contains_sd_key(value: object) -> bool:
+    if isinstance(value, Mapping):
+        return SD_KEY in value or any(_contains_sd_key(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_contains_sd_key(v) for v in value)
+    return False
+
+
+def _contains_slot(value: object) -> bool:
+    if is_slot(value):
+        return True
+    if isinstance(value, dict):
+        return any(_contains_slot(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_slot(v) for v in value)
+    return False
+
+
+def _collect_slots(value: object, path: str, found: dict[str, str]) -> None:
+    if is_slot(value):
+        assert isinstance(value, dict)
+        found[path] = value[SD_KEY]
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _collect_slots(item, f"{path}.{key}" if path else str(key), found)
+    elif isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        for i, item in enumerate(value):
+            _collect_slots(item, f"{path}[{i}]", found)
