@@ -33,12 +33,21 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput["pg_server_url"] = os.environ[postgres.ENV_URL]
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the embedded server and fail the run if any of its processes survive."""
     global _embedded
-    if _embedded is not None:
-        _embedded.destroy()
-        _embedded = None
-        os.environ.pop(postgres.ENV_URL, None)
+    if _embedded is None or _is_worker(session.config):
+        return
+    data_dir = _embedded.data_dir
+    _embedded.destroy()
+    _embedded = None
+    os.environ.pop(postgres.ENV_URL, None)
+    left = postgres.processes_using(data_dir)
+    if left:
+        session.config.get_terminal_writer().line(
+            f"embedded PostgreSQL left running after the tests: pids {left}", red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

@@ -59,3 +59,15 @@ def recreate_database(server: str, name: str) -> str:
 def drop_database(server: str, name: str) -> None:
     with psycopg.connect(conninfo(with_database(server, "postgres")), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
+def processes_using(data_dir: Path) -> list[int]:
+    """Pids of postgres processes whose command line names ``data_dir``."""
+    import psutil
+
+    pids = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if proc.info["name"] == "postgres" and str(data_dir) in cmdline:
+            pids.append(proc.pid)
+    return pids

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import psycopg
+
+from minefed.embedded_pg import EmbeddedPostgres
+
+
+def test_start_query_stop_restart_and_destroy(tmp_path):
+    pg = EmbeddedPostgres(tmp_path / "pg", fast_unsafe=True)
+    with pg:
+        assert pg.running()
+        pg.create_database("app")
+        pg.create_database("app")  # idempotent
+        with psycopg.connect(pg.conninfo("app")) as conn:
+            conn.execute("CREATE TABLE t (x int)")
+            conn.execute("INSERT INTO t VALUES (1)")
+        assert pg.start() is pg  # already running: no second server
+    assert not pg.running()
+    with pg, psycopg.connect(pg.conninfo("app")) as conn:
+        assert conn.execute("SELECT x FROM t").fetchone() == (1,)
+    pg.destroy()
+    assert not (tmp_path / "pg").exists()
