@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
+from node.attachments.storage import AttachmentStorage, FilesystemStorage
 from node.config import NodeSettings, get_settings
 from node.db import make_engine, session_factory
 from node.errors import NodeError
@@ -61,6 +62,7 @@ def create_app(
     *,
     engine: Engine | None = None,
     clock: Clock | None = None,
+    storage: AttachmentStorage | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
@@ -85,6 +87,7 @@ def create_app(
     )
     app.state.session_factory = session_factory(app.state.engine)
     app.state.clock = clock or SystemClock()
+    app.state.storage = storage or FilesystemStorage(settings.storage_dir)
     install_error_handlers(app)
 
     from node.routes import include_routes

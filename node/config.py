@@ -50,6 +50,9 @@ class NodeSettings(BaseSettings):
     inspection_interval_days: int = Field(
         183, ge=1, description="a project department not inspected for this long is flagged"
     )
+    export_max_rows: int = Field(
+        100_000, ge=1, description="most rows one CSV export may hold; more asks to narrow"
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="addresses of reverse proxies whose X-Forwarded-For is believed",

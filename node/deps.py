@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
+from node.attachments.storage import AttachmentStorage
 from node.config import NodeSettings
 from node.db import transaction
 from node.errors import Forbidden, NotAuthenticated
@@ -33,9 +34,16 @@ def get_clock(request: Request) -> Clock:
     return request.app.state.clock  # type: ignore[no-any-return]
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+def get_storage(request: Request) -> AttachmentStorage:
+    return request.app.state.storage  # type: ignore[no-any-return]
+
+
+# scope="function": commit before the response is sent, so a failed commit is a 500
+# the client sees, never a success that was not kept.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[NodeSettings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+StorageDep = Annotated[AttachmentStorage, Depends(get_storage)]
 
 
 def client_address(request: Request, settings: NodeSettings) -> str | None:

@@ -7,11 +7,19 @@ from fastapi import FastAPI
 
 def include_routes(app: FastAPI) -> None:
     from node.accounts.endpoints import router as accounts_router
+    from node.attachments.endpoints import router as attachments_router
+    from node.audit.endpoints import router as audit_router
     from node.auth.endpoints import router as auth_router
+    from node.entry.endpoints import router as entry_router
     from node.filing.endpoints import router as filing_router
+    from node.queries.endpoints import router as queries_router
     from node.review.endpoints import router as review_router
 
     app.include_router(auth_router)
     app.include_router(filing_router)
     app.include_router(review_router)
+    app.include_router(entry_router)
     app.include_router(accounts_router)
+    app.include_router(attachments_router)
+    app.include_router(queries_router)
+    app.include_router(audit_router)

@@ -1,5 +1,9 @@
 """The dependency rule of DESIGN.md, checked: node and central never import each
-other; sync and schemas import neither; schemas imports no sync."""
+other; sync and schemas import neither; schemas imports no sync.
+
+sync/ owns the protocol's tables, outbox and delivery, so it may use SQLModel and
+httpx, but no web framework and no task queue: the apps wire those.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,18 @@ ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
     "node": {"central"},
     "central": {"node"},
-    "sync": {"node", "central", "fastapi", "sqlmodel", "sqlalchemy", "celery"},
-    "schemas": {"node", "central", "sync", "fastapi", "sqlmodel", "sqlalchemy", "httpx"},
+    "sync": {"node", "central", "minefed", "fastapi", "starlette", "celery", "kombu", "alembic"},
+    "schemas": {
+        "node",
+        "central",
+        "sync",
+        "minefed",
+        "fastapi",
+        "sqlmodel",
+        "sqlalchemy",
+        "httpx",
+        "psycopg",
+    },
 }
 
 

@@ -16,16 +16,27 @@ from sqlmodel import Session
 from node.models import AuditEvent
 from node.models.base import utcnow
 from node.principal import Actor
-from schemas.identifiers import mask_phone, mask_resident_id
+from schemas.identifiers import mask_phone, mask_resident_id, validate_resident_id
 
 _RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
+def _mask_if_resident_id(match: re.Match[str]) -> str:
+    # An all-digit USCC has the same shape; only a valid check character and
+    # birth date make it a resident ID number.
+    text = match.group(0)
+    try:
+        validate_resident_id(text)
+    except ValueError:
+        return text
+    return mask_resident_id(text)
+
+
 def scrub(value: Any) -> Any:
     """A copy of ``value`` with every resident ID and mobile number masked."""
     if isinstance(value, str):
-        value = _RESIDENT_ID.sub(lambda m: mask_resident_id(m.group(0)), value)
+        value = _RESIDENT_ID.sub(_mask_if_resident_id, value)
         return _MOBILE.sub(lambda m: mask_phone(m.group(0)), value)
     if isinstance(value, dict):
         return {k: scrub(v) for k, v in value.items()}

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from node.attachments.service import check_attachment_refs
 from node.audit.service import record_event
 from node.errors import Conflict, Forbidden, InvalidInput, NotFound
 from node.filing.indexing import apply_index
@@ -171,7 +172,7 @@ def _check_contractor_fields(kind: str, data: dict[str, Any], contractor: Contra
         )
 
 
-def _reindex(session: Session, record: Record, contractor: Contractor) -> None:
+def reindex(session: Session, record: Record, contractor: Contractor) -> None:
     no = record.current_version_no or record.latest_version_no
     apply_index(record, get_version(session, record, no).data, contractor)
 
@@ -184,6 +185,7 @@ def create_draft(session: Session, actor: Actor, kind: str, data: dict[str, Any]
         )
     data = validate_partial(kind, data, actor)
     _check_contractor_fields(kind, data, contractor)
+    check_attachment_refs(session, contractor.id, data)
     if kind == RecordKind.BASIC_INFO:
         existing = session.exec(
             select(Record.id).where(
@@ -219,7 +221,7 @@ def create_draft(session: Session, actor: Actor, kind: str, data: dict[str, Any]
         )
     )
     session.flush()
-    _reindex(session, record, contractor)
+    reindex(session, record, contractor)
     record_event(session, actor, "filing.draft_created", kind, record.id, {"version": 1})
     return record
 
@@ -244,6 +246,7 @@ def update_draft(
     record, contractor = _editable(session, actor, record_id)
     changes = validate_partial(record.kind, changes, actor)
     _check_contractor_fields(record.kind, changes, contractor)
+    check_attachment_refs(session, contractor.id, changes)
     latest = get_version(session, record, record.latest_version_no)
     if record.state == ReviewState.SUBMITTED:
         raise Conflict(
@@ -277,7 +280,7 @@ def update_draft(
     record.updated_at = actor.now
     session.add(record)
     session.flush()
-    _reindex(session, record, contractor)
+    reindex(session, record, contractor)
     record_event(
         session,
         actor,
@@ -300,6 +303,7 @@ def submit(session: Session, actor: Actor, record_id: uuid.UUID) -> Record:
     latest = get_version(session, record, record.latest_version_no)
     latest.data = validate_complete(record.kind, latest.data, actor)
     _check_contractor_fields(record.kind, latest.data, contractor)
+    check_attachment_refs(session, contractor.id, latest.data)
     latest.state = ReviewState.SUBMITTED
     latest.submitted_at = actor.now
     latest.review_division = review_division(record.kind, latest.data, contractor)
@@ -307,7 +311,7 @@ def submit(session: Session, actor: Actor, record_id: uuid.UUID) -> Record:
     record.updated_at = actor.now
     session.add_all([latest, record])
     session.flush()
-    _reindex(session, record, contractor)
+    reindex(session, record, contractor)
     record_event(
         session,
         actor,
@@ -361,7 +365,7 @@ def delete_draft(session: Session, actor: Actor, record_id: uuid.UUID) -> Record
     record.updated_at = actor.now
     session.add(record)
     session.flush()
-    _reindex(session, record, contractor)
+    reindex(session, record, contractor)
     record_event(session, actor, "filing.draft_deleted", record.kind, record.id, detail)
     return record
 
@@ -414,7 +418,7 @@ def approve(session: Session, actor: Actor, record_id: uuid.UUID, version_no: in
         contractor.name = str(version.data.get("name") or contractor.name)
         contractor.central_soe = bool(version.data.get("central_soe"))
         session.add(contractor)
-    _reindex(session, record, contractor)
+    reindex(session, record, contractor)
     record_event(
         session, actor, "review.approved", record.kind, record.id, {"version": version.version_no}
     )

@@ -24,6 +24,14 @@ class Contractor(SQLModel, table=True):
     """A contracting company (承包单位) known to this node."""
 
     __tablename__ = "contractor"
+    __table_args__ = (
+        Index(
+            "ix_contractor_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     uscc: str = Field(sa_column=Column(String(18), unique=True, nullable=False))
@@ -44,6 +52,10 @@ class Record(SQLModel, table=True):
             postgresql_using="gin",
             postgresql_ops={"title": "gin_trgm_ops"},
         ),
+        Index("ix_record_kind_county_state", "kind", "county_code", "state"),
+        Index("ix_record_contractor_kind", "contractor_id", "kind"),
+        Index("ix_record_updated_at", "updated_at"),
+        Index("ix_record_latest_version", "id", "latest_version_no"),
         # One basic-info record per contractor.
         Index(
             "uq_record_basic_info",
@@ -89,6 +101,15 @@ class RecordVersion(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("record_id", "version_no", name="uq_record_version_no"),
         Index("ix_version_queue", "state", "review_division"),
+        # The review queue: only versions under review, already in page order.
+        Index(
+            "ix_version_submitted_queue",
+            "review_division",
+            "submitted_at",
+            "record_id",
+            postgresql_include=["version_no"],
+            postgresql_where="state = 'submitted'",
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
