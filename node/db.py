@@ -38,14 +38,38 @@ def transaction(factory: SessionFactory) -> Iterator[Session]:
         try:
             yield session
             session.commit()
+            _run_after_commit(session)
         except NodeError as exc:
             # A refusal that must leave a trace (a failed login counted towards
             # lockout, say) asks for its changes to be kept.
             if exc.keep_changes:
                 session.commit()
+                _run_after_commit(session)
             else:
                 session.rollback()
             raise
         except BaseException:
             session.rollback()
             raise
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the transaction of ``session`` has committed (never on rollback).
+
+    For side effects that must not happen unless the change is kept: kicking a
+    worker to deliver an outbox row, say. The outbox row itself is the
+    guarantee; the kick only makes delivery prompt.
+    """
+    callbacks: list[Callable[[], None]] = session.info.setdefault("after_commit", [])
+    if callback not in callbacks:
+        callbacks.append(callback)
+
+
+def _run_after_commit(session: Session) -> None:
+    import logging
+
+    for callback in session.info.pop("after_commit", []):
+        try:
+            callback()
+        except Exception:  # a failed kick must not turn a committed change into an error
+            logging.getLogger("minefed.node").exception("after-commit callback failed")

@@ -1,0 +1,174 @@
+"""The sending side: a transactional outbox and per-destination delivery state.
+
+:func:`enqueue` is called inside the transaction that makes the change it
+announces (an approval, a directive), so a message exists if and only if the
+change committed. Sequence numbers per recipient come from a counter row
+locked for the rest of that transaction: concurrent senders queue behind
+each other, so numbers are assigned in commit order and the drain never sees
+seq 6 committed before seq 5.
+
+Delivery state (acknowledged seq, failures, backoff) is persisted, never kept
+in memory, so a worker killed mid-batch loses nothing: the next worker resends
+from the receiver's last acknowledged seq, and the receiver ignores what it has.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import Session, col, select
+
+from sync.backoff import next_delay_s
+from sync.disclosure import Disclosure
+from sync.envelope import Envelope, seal
+from sync.keys import SigningKey
+from sync.tables import OutboxMessage, PeerState
+
+__all__ = [
+    "due_peers",
+    "enqueue",
+    "enqueue_envelope",
+    "lock_peer",
+    "pending",
+    "record_ack",
+    "record_failure",
+]
+
+
+def lock_peer(session: Session, peer: str) -> PeerState:
+    """The delivery state of ``peer``, created if new, locked until commit."""
+    session.execute(insert(PeerState).values(peer=peer).on_conflict_do_nothing())
+    state = session.exec(select(PeerState).where(PeerState.peer == peer).with_for_update()).one()
+    return state
+
+
+def _next_seq(session: Session, recipient: str) -> int:
+    state = lock_peer(session, recipient)
+    seq = state.next_seq
+    state.next_seq = seq + 1
+    session.add(state)
+    return seq
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    sender: str,
+    recipient: str,
+    payload: Mapping[str, Any],
+    key: SigningKey,
+    now: datetime,
+    disclosures: Sequence[Disclosure] = (),
+) -> OutboxMessage:
+    """Sign ``payload`` as the next message to ``recipient`` and queue it.
+
+    Must run in the caller's transaction; nothing is committed here.
+    """
+    seq = _next_seq(session, recipient)
+    envelope = seal(kind, sender, seq, recipient, payload, key, now)
+    message = OutboxMessage(
+        recipient=recipient,
+        seq=seq,
+        kind=kind,
+        envelope=envelope.to_dict(),
+        disclosures=[d.to_dict() for d in disclosures],
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def enqueue_envelope(
+    session: Session,
+    recipient: str,
+    envelope: Envelope,
+    now: datetime,
+    disclosures: Sequence[Mapping[str, Any]] = (),
+) -> OutboxMessage:
+    """Queue an envelope signed by someone else (the hub relaying between provinces)."""
+    seq = _next_seq(session, recipient)
+    message = OutboxMessage(
+        recipient=recipient,
+        seq=seq,
+        kind=envelope.kind,
+        envelope=envelope.to_dict(),
+        disclosures=[dict(d) for d in disclosures],
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def pending(
+    session: Session, recipient: str, *, after: int | None = None, limit: int = 500
+) -> list[OutboxMessage]:
+    """Messages to ``recipient`` after ``after`` (default: after the acknowledged seq)."""
+    if after is None:
+        state = session.get(PeerState, recipient)
+        after = state.acked_seq if state else 0
+    return list(
+        session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.recipient == recipient, col(OutboxMessage.seq) > after)
+            .order_by(col(OutboxMessage.seq))
+            .limit(limit)
+        )
+    )
+
+
+def record_ack(session: Session, peer: str, acked_seq: int, now: datetime) -> PeerState:
+    """The receiver says it has applied everything up to ``acked_seq``."""
+    state = lock_peer(session, peer)
+    # Never move backwards: an old answer arriving late must not cause a resend storm.
+    state.acked_seq = max(state.acked_seq, acked_seq)
+    state.failures = 0
+    state.backoff_until = None
+    state.last_error = None
+    state.last_attempt_at = now
+    state.last_success_at = now
+    session.add(state)
+    return state
+
+
+def record_failure(
+    session: Session,
+    peer: str,
+    error: str,
+    now: datetime,
+    *,
+    rng: random.Random | None = None,
+    base_s: float = 1.0,
+    cap_s: float = 3600.0,
+) -> PeerState:
+    """A delivery attempt failed in a way that means "peer down": back off."""
+    state = lock_peer(session, peer)
+    state.failures += 1
+    delay = next_delay_s(state.failures, rng, base_s=base_s, cap_s=cap_s)
+    state.backoff_until = now + timedelta(seconds=delay)
+    state.last_error = error[:1000]
+    state.last_attempt_at = now
+    session.add(state)
+    return state
+
+
+def due_peers(session: Session, now: datetime) -> list[str]:
+    """Destinations with unacknowledged messages whose backoff has passed."""
+    backlog = (
+        select(OutboxMessage.recipient)
+        .join(PeerState, col(PeerState.peer) == col(OutboxMessage.recipient))
+        .where(
+            col(OutboxMessage.seq) > col(PeerState.acked_seq),
+            (col(PeerState.backoff_until).is_(None)) | (col(PeerState.backoff_until) <= now),
+        )
+        .group_by(col(OutboxMessage.recipient))
+        .having(func.count() > 0)
+    )
+    return [str(r) for r in session.exec(backlog)]
