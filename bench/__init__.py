@@ -1,0 +1,1 @@
+"""Benchmarks of minefed: data generators and load drivers (see bench/README.md)."""
