@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from typing import Any
 
 import click
 
@@ -86,6 +87,600 @@ def node_serve(host: str, port: int, workers: int) -> None:
 
     uvicorn.run(
         "node.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        log_level="info",
+    )
+
+
+# ---------------------------------------------------------------- node: federation sync
+
+
+def _node_db() -> tuple[Any, Any, Any]:
+    """Settings, engine and session factory of the node named by the environment."""
+    from node.config import get_settings
+    from node.db import make_engine, session_factory
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url, 1, 1)
+    return settings, engine, session_factory(engine)
+
+
+def _operator() -> str:
+    return f"cli:{getpass.getuser()}"[:64]
+
+
+@node.command("enroll")
+@click.option("--token", required=True, help="One-time enrollment token from the national bureau.")
+@click.option("--hub", "hub_url", default=None, help="Hub origin (default: MINEFED_NODE_HUB_URL).")
+@click.option(
+    "--hub-key-fingerprint",
+    default=None,
+    help="Pinned SHA-256 fingerprint of the hub key (default: MINEFED_NODE_HUB_KEY_FINGERPRINT).",
+)
+def node_enroll(token: str, hub_url: str | None, hub_key_fingerprint: str | None) -> None:
+    """Enroll this node with the hub (接入国家中心), then publish what is waiting.
+
+    Makes the node's key pair, writes the private key to MINEFED_NODE_KEY_FILE
+    (mode 0600) and refuses a hub whose key does not match the pinned fingerprint.
+    """
+    import httpx
+
+    from node.sync.broker import CeleryKick
+    from node.sync.enrollment import EnrollmentError, enroll
+    from sync.clock import SystemClock
+
+    settings, engine, factory = _node_db()
+    try:
+        with httpx.Client() as http:
+            done = enroll(
+                factory,
+                http,
+                settings,
+                SystemClock(),
+                token=token,
+                hub_url=hub_url,
+                fingerprint=hub_key_fingerprint,
+                kick=CeleryKick(settings),
+            )
+    except EnrollmentError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    click.echo(f"enrolled {done.node_id} with key {done.key_id}")
+    click.echo(f"hub key {done.hub_key_id} (fingerprint {done.hub_key_fingerprint})")
+    click.echo(f"keyring: {done.keyring_size} keys; published {done.published} record versions")
+
+
+@node.command("rotate-key")
+def node_rotate_key() -> None:
+    """Replace this node's signing key (密钥轮换); the hub registers the new one first."""
+    import httpx
+
+    from node.sync.enrollment import EnrollmentError, rotate_key
+    from sync.clock import SystemClock
+
+    settings, engine, factory = _node_db()
+    try:
+        with httpx.Client() as http:
+            done = rotate_key(factory, http, settings, SystemClock())
+    except EnrollmentError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    click.echo(f"key rotated: {done.old_key_id} -> {done.new_key_id}")
+    click.echo(f"old key kept in {done.retired_file}")
+
+
+@node.command("publish-backlog")
+def node_publish_backlog() -> None:
+    """Publish every approved record version not published yet (idempotent)."""
+    from node.sync.broker import CeleryKick
+    from node.sync.enrollment import publish_all_pending
+    from node.sync.publish import Publisher
+    from sync.clock import SystemClock
+
+    settings, engine, factory = _node_db()
+    try:
+        n = publish_all_pending(
+            factory, Publisher(settings.key_file, CeleryKick(settings)), SystemClock()
+        )
+    except LookupError as exc:
+        raise click.ClickException(f"cannot publish: {exc} (enroll the node first)") from None
+    finally:
+        engine.dispose()
+    click.echo(f"published {n} record versions")
+
+
+@node.command("sweep")
+def node_sweep() -> None:
+    """Push what is due and pull the inbox once, now (what beat does periodically)."""
+    import json
+
+    from node.config import get_settings
+    from node.sync.tasks import SyncRuntime, run_sweep
+
+    runtime = SyncRuntime.from_settings(get_settings())
+    try:
+        click.echo(json.dumps(run_sweep(runtime), ensure_ascii=False, indent=2))
+    finally:
+        runtime.http.close()
+
+
+@node.command("sync-status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def node_sync_status(as_json: bool) -> None:
+    """Show federation sync: enrollment, per-destination backlog, inbox, quarantine."""
+    from node.db import transaction
+    from node.sync.schemas import SyncStatus
+    from node.sync.service import status
+    from sync.clock import SystemClock
+
+    settings, engine, factory = _node_db()
+    try:
+        with transaction(factory) as session:
+            report = SyncStatus.model_validate(status(session, settings, SystemClock().now()))
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(report.model_dump_json(indent=2))
+        return
+    e = report.enrollment
+    if e.enrolled:
+        click.echo(f"node {e.node_id}, key {e.key_id}, enrolled {e.enrolled_at:%Y-%m-%d %H:%M}Z")
+        click.echo(f"hub {e.hub_url}, key {e.hub_key_id}, fingerprint {e.hub_key_fingerprint}")
+    else:
+        click.echo(f"node {e.node_id}: NOT ENROLLED (minefed node enroll --token …)")
+    for p in report.peers:
+        line = (
+            f"  to {p.peer}: sent {p.last_sent_seq}, acked {p.last_acked_seq}, backlog {p.backlog}"
+        )
+        if p.oldest_unsent_age_s is not None:
+            line += f" (oldest {p.oldest_unsent_age_s}s)"
+        if p.backoff_until is not None:
+            line += f", backing off until {p.backoff_until:%H:%M:%S}Z"
+        if p.last_error:
+            line += f"\n    last error: {p.last_error}"
+        click.echo(line)
+    i = report.inbox
+    click.echo(f"inbox cursor {i.cursor}, last pull {i.last_pull_at or 'never'}")
+    if i.last_pull_error:
+        click.echo(f"  last pull error: {i.last_pull_error}")
+    q = report.quarantine
+    click.echo(f"quarantine: {q.pending} pending, {q.applied} applied, {q.skipped} skipped")
+
+
+@node.group("quarantine")
+def node_quarantine() -> None:
+    """Incoming messages that failed verification or application (隔离消息)."""
+
+
+@node_quarantine.command("list")
+@click.option(
+    "--status",
+    "status_",
+    type=click.Choice(["pending", "applied", "skipped", "all"]),
+    default="pending",
+    show_default=True,
+)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def node_quarantine_list(status_: str, as_json: bool) -> None:
+    """List quarantined messages, newest first."""
+    from sqlmodel import col, select
+
+    from node.db import transaction
+    from node.sync.schemas import QuarantineItem
+    from sync.tables import QuarantinedMessage
+
+    _, engine, factory = _node_db()
+    try:
+        with transaction(factory) as session:
+            query = select(QuarantinedMessage).order_by(col(QuarantinedMessage.id).desc())
+            if status_ != "all":
+                query = query.where(QuarantinedMessage.status == status_)
+            items = [QuarantineItem.of(r) for r in session.exec(query.limit(500)).all()]
+    finally:
+        engine.dispose()
+    if as_json:
+        import json
+
+        click.echo(json.dumps([i.model_dump(mode="json") for i in items], ensure_ascii=False))
+        return
+    for i in items:
+        click.echo(
+            f"{i.id}\t{i.status}\t{i.received_at:%Y-%m-%d %H:%M:%S}Z\t{i.stream}#{i.seq}"
+            f"\t{i.kind}\t{i.reason_code}: {i.reason}"
+        )
+    if not items:
+        click.echo("no quarantined messages")
+
+
+def _resolve_quarantined(quarantine_id: int, action: str) -> None:
+    from node.audit.service import record_event
+    from node.db import transaction
+    from node.sync import service
+    from sync.clock import SystemClock
+    from sync.tables import QuarantinedMessage
+
+    _, engine, factory = _node_db()
+    now = SystemClock().now()
+    try:
+        with transaction(factory) as session:
+            row = session.get(QuarantinedMessage, quarantine_id)
+            if row is None:
+                raise click.ClickException(f"no quarantined message {quarantine_id}")
+            if row.status != "pending":
+                raise click.ClickException(f"message {quarantine_id} is already {row.status}")
+            if action == "retry":
+                try:
+                    row = service.retry(session, quarantine_id, _operator(), now)
+                except LookupError:
+                    raise click.ClickException("this node is not enrolled") from None
+            else:
+                row = service.skip(session, quarantine_id, _operator(), now)
+            record_event(
+                session,
+                None,
+                f"sync.quarantine_{'retried' if action == 'retry' else 'skipped'}",
+                "sync_quarantine",
+                str(quarantine_id),
+                {"operator": _operator(), "status": row.status, "reason_code": row.reason_code},
+                client_address="cli",
+            )
+            status_, reason = row.status, f"{row.reason_code}: {row.reason}"
+    finally:
+        engine.dispose()
+    click.echo(
+        f"message {quarantine_id}: {status_}" + ("" if status_ != "pending" else f" ({reason})")
+    )
+    if action == "retry" and status_ == "pending":
+        sys.exit(1)
+
+
+@node_quarantine.command("retry")
+@click.argument("quarantine_id", type=int)
+def node_quarantine_retry(quarantine_id: int) -> None:
+    """Verify and apply a quarantined message again (exit 1 if it still fails)."""
+    _resolve_quarantined(quarantine_id, "retry")
+
+
+@node_quarantine.command("skip")
+@click.argument("quarantine_id", type=int)
+def node_quarantine_skip(quarantine_id: int) -> None:
+    """Give up on a quarantined message; it stays on record as skipped."""
+    _resolve_quarantined(quarantine_id, "skip")
+
+
+@node.command("worker")
+@click.option("--concurrency", default=2, show_default=True, type=int, help="worker processes")
+@click.option("--beat", "with_beat", is_flag=True, help="Also run beat inside (one node only).")
+@click.option("--loglevel", default="INFO", show_default=True)
+@click.option("--pool", default="prefork", show_default=True, help="prefork, solo or threads")
+def node_worker(concurrency: int, with_beat: bool, loglevel: str, pool: str) -> None:
+    """Run a Celery worker for this node's tasks (sync.push, sync.pull, sync.sweep)."""
+    from node.worker import celery_app
+
+    argv = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}", f"--pool={pool}"]
+    argv += ["--without-gossip", "--without-mingle"]
+    if with_beat:
+        argv.append("--beat")
+    celery_app.worker_main(argv)
+
+
+@node.command("beat")
+@click.option(
+    "--schedule",
+    "schedule_file",
+    default="celerybeat-schedule",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Where beat keeps its schedule state.",
+)
+@click.option("--loglevel", default="INFO", show_default=True)
+def node_beat(schedule_file: str, loglevel: str) -> None:
+    """Run Celery beat: schedules sync.sweep every MINEFED_NODE_SYNC_SWEEP_INTERVAL_S."""
+    from node.worker import celery_app
+
+    celery_app.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule_file}"])
+
+
+# ---------------------------------------------------------------- central: the national hub
+
+
+@main.group()
+def central() -> None:
+    """National hub (国家中心) operations. Settings: MINEFED_CENTRAL_… (deploy/national/hub.env.example)."""
+
+
+def _central_db() -> tuple[Any, Any, Any]:
+    """Settings, engine and session factory of the hub named by the environment."""
+    from central.config import get_settings
+    from central.db import make_engine, session_factory
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url, 1, 1)
+    return settings, engine, session_factory(engine)
+
+
+def _central_actor() -> Any:
+    from central.audit.service import Actor
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        user = "unknown"
+    return Actor(f"cli:{user}"[:64])
+
+
+def _central_key(settings: Any) -> Any:
+    from central.keys.hub_key import load_signing_key
+    from sync.errors import KeyMalformed
+
+    try:
+        return load_signing_key(settings.key_file)
+    except FileNotFoundError:
+        raise click.ClickException(
+            f"no hub key at {settings.key_file}: run `minefed central keygen` first"
+        ) from None
+    except KeyMalformed as exc:
+        raise click.ClickException(f"{settings.key_file}: {exc}") from None
+
+
+@central.command("migrate")
+@click.option("--revision", default="head", show_default=True, help="Alembic revision to reach.")
+def central_migrate(revision: str) -> None:
+    """Bring the hub's database schema up to date."""
+    from central.config import get_settings
+    from central.migrate import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    click.echo(f"hub database migrated to {revision}")
+
+
+@central.command("keygen")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing key (every node pins the old one!)."
+)
+def central_keygen(force: bool) -> None:
+    """Create the hub's Ed25519 key (MINEFED_CENTRAL_KEY_FILE, mode 0600); print its fingerprint."""
+    from central.config import get_settings
+    from central.keys.hub_key import write_key_file
+    from sync.keys import SigningKey
+
+    settings = get_settings()
+    key = SigningKey.generate()
+    try:
+        write_key_file(settings.key_file, key, force=force)
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"hub key written to {settings.key_file}")
+    click.echo(f"hub key id: {key.key_id}")
+    click.echo(f"hub key fingerprint: {key.public().fingerprint}")
+
+
+@central.command("enroll-node")
+@click.option("--node-id", required=True, help="node:<province code>, e.g. node:150000.")
+@click.option("--jurisdiction", required=True, help="Province code (GB/T 2260), e.g. 150000.")
+@click.option("--name", default=None, help="Display name (default: the province's name).")
+def central_enroll_node(node_id: str, jurisdiction: str, name: str | None) -> None:
+    """Issue a one-time enrollment token (一次性令牌) for a provincial node.
+
+    The token is printed once, stored only as its SHA-256, and valid for
+    MINEFED_CENTRAL_ENROLLMENT_TOKEN_TTL_S (24 h by default).
+    """
+    from central.db import transaction
+    from central.enrollment.service import issue_token
+    from central.errors import HubError
+    from sync.clock import SystemClock, format_rfc3339
+
+    settings, engine, factory = _central_db()
+    key = _central_key(settings)
+    try:
+        with transaction(factory) as session:
+            issued = issue_token(
+                session,
+                node_id=node_id,
+                jurisdiction=jurisdiction,
+                display_name=name,
+                actor=_central_actor(),
+                now=SystemClock().now(),
+                ttl_s=settings.enrollment_token_ttl_s,
+            )
+    except HubError as exc:
+        raise click.ClickException(exc.detail) from None
+    finally:
+        engine.dispose()
+    click.echo(f"one-time token: {issued.token}")
+    click.echo(
+        f"node: {issued.node_id} ({issued.display_name}), jurisdiction {issued.jurisdiction}"
+    )
+    click.echo(f"valid until: {format_rfc3339(issued.expires_at)}")
+    click.echo(f"hub key fingerprint: {key.public().fingerprint}")
+    click.echo("give the province both; it runs: minefed node enroll --token <token>")
+
+
+@central.command("revoke-key")
+@click.argument("key_id")
+@click.option(
+    "--at", "at_text", default=None, help="Revoked from (ISO 8601 with offset); default now."
+)
+def central_revoke_key(key_id: str, at_text: str | None) -> None:
+    """Revoke a node key (吊销密钥): it verifies nothing claimed at or after --at."""
+    from datetime import datetime
+
+    from central.db import transaction
+    from central.errors import HubError
+    from central.keys.service import revoke_key
+    from sync.clock import SystemClock, format_rfc3339
+
+    now = SystemClock().now()
+    at = now
+    if at_text:
+        try:
+            at = datetime.fromisoformat(at_text.replace("Z", "+00:00"))
+        except ValueError:
+            raise click.BadParameter(
+                f"not an ISO 8601 time: {at_text}", param_hint="--at"
+            ) from None
+        if at.tzinfo is None:
+            raise click.BadParameter(
+                "give a UTC offset, e.g. 2026-06-15T02:00:00Z", param_hint="--at"
+            )
+    settings, engine, factory = _central_db()
+    key = _central_key(settings)
+    try:
+        with transaction(factory) as session:
+            row = revoke_key(
+                session,
+                key_id,
+                at,
+                actor=_central_actor(),
+                now=now,
+                hub_id=settings.hub_id,
+                hub_key=key,
+            )
+            revoked_at = row.revoked_at
+            owner = row.owner
+    except HubError as exc:
+        raise click.ClickException(exc.detail) from None
+    finally:
+        engine.dispose()
+    assert revoked_at is not None
+    click.echo(f"revoked {key_id} ({owner}) from {format_rfc3339(revoked_at)}")
+    click.echo("every node has been sent the new keyring")
+
+
+@central.command("sync-status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def central_sync_status(as_json: bool) -> None:
+    """Per node: last contact, incoming streams, the hub's queue to it, quarantine."""
+    from central.db import transaction
+    from central.operations.service import sync_status
+    from sync.clock import SystemClock
+
+    _settings, engine, factory = _central_db()
+    try:
+        with transaction(factory) as session:
+            status = sync_status(session, SystemClock().now())
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(status.model_dump_json(indent=2))
+        return
+    header = (
+        f"{'node':<13} {'status':<9} {'last contact':<20} {'in (stream=seq)':<28} "
+        f"{'out q/ack':<11} {'backlog':>7} {'oldest s':>8} {'quarantine p/a/s':>16}"
+    )
+    click.echo(header)
+    click.echo("-" * len(header))
+    for n in status.nodes:
+        contact = n.last_contact_at.strftime("%Y-%m-%d %H:%M:%S") if n.last_contact_at else "never"
+        streams = ", ".join(f"{s.split('>', 1)[1]}={seq}" for s, seq in n.incoming.items()) or "-"
+        q = n.quarantine
+        click.echo(
+            f"{n.node_id:<13} {n.status:<9} {contact:<20} {streams:<28} "
+            f"{n.outbox.queued_seq}/{n.outbox.acked_seq:<9} {n.outbox.backlog:>7} "
+            f"{n.outbox.oldest_unacked_age_s if n.outbox.oldest_unacked_age_s is not None else '-':>8} "
+            f"{q.get('pending', 0)}/{q.get('applied', 0)}/{q.get('skipped', 0):>12}"
+        )
+    if not status.nodes:
+        click.echo("(no node enrolled yet: minefed central enroll-node …)")
+
+
+@central.group("quarantine")
+def central_quarantine() -> None:
+    """Messages the hub refused (隔离消息): list, retry or skip them."""
+
+
+@central_quarantine.command("list")
+@click.option(
+    "--status",
+    "status_",
+    default="pending",
+    show_default=True,
+    type=click.Choice(["pending", "applied", "skipped"]),
+)
+@click.option("--node", default=None, help="Only this node's messages.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def central_quarantine_list(status_: str, node: str | None, as_json: bool) -> None:
+    """List quarantined messages (without their content)."""
+    import json
+
+    from central.db import transaction
+    from central.operations.service import list_quarantine
+
+    _settings, engine, factory = _central_db()
+    try:
+        with transaction(factory) as session:
+            items = list_quarantine(session, status=status_, node=node, limit=1000)
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(
+            json.dumps([i.model_dump(mode="json") for i in items], ensure_ascii=False, indent=2)
+        )
+        return
+    for i in items:
+        click.echo(
+            f"{i.id:>6}  {i.stream:<28} seq {i.seq:<6} {i.kind:<18} {i.reason_code:<20} "
+            f"{i.record_id or '-'}  {i.reason}"
+        )
+    if not items:
+        click.echo(f"no {status_} quarantined messages")
+
+
+def _central_resolve(quarantine_id: int, action: str) -> None:
+    from central.db import transaction
+    from central.errors import HubError
+    from central.operations.service import retry, skip
+    from sync.clock import SystemClock
+
+    settings, engine, factory = _central_db()
+    now = SystemClock().now()
+    try:
+        with transaction(factory) as session:
+            if action == "retry":
+                item = retry(
+                    session, quarantine_id, actor=_central_actor(), now=now, hub_id=settings.hub_id
+                )
+            else:
+                item = skip(session, quarantine_id, actor=_central_actor(), now=now)
+    except HubError as exc:
+        raise click.ClickException(exc.detail) from None
+    finally:
+        engine.dispose()
+    click.echo(f"quarantined message {item.id}: {item.status}")
+    if item.status == "pending":
+        click.echo(f"still refused: {item.reason_code} {item.reason}")
+        sys.exit(1)
+
+
+@central_quarantine.command("retry")
+@click.argument("quarantine_id", type=int)
+def central_quarantine_retry(quarantine_id: int) -> None:
+    """Verify and apply a quarantined message again (exit 1 if it is still refused)."""
+    _central_resolve(quarantine_id, "retry")
+
+
+@central_quarantine.command("skip")
+@click.argument("quarantine_id", type=int)
+def central_quarantine_skip(quarantine_id: int) -> None:
+    """Give up on a quarantined message; it stays on record as skipped."""
+    _central_resolve(quarantine_id, "skip")
+
+
+@central.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8700, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="uvicorn worker processes")
+def central_serve(host: str, port: int, workers: int) -> None:
+    """Serve the hub's API with uvicorn."""
+    import uvicorn
+
+    uvicorn.run(
+        "central.asgi:app",
         host=host,
         port=port,
         workers=workers,

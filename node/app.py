@@ -14,6 +14,7 @@ from node.attachments.storage import AttachmentStorage, FilesystemStorage
 from node.config import NodeSettings, get_settings
 from node.db import make_engine, session_factory
 from node.errors import NodeError
+from node.sync.publish import Publisher
 from sync.clock import Clock, SystemClock
 
 log = logging.getLogger("minefed.node")
@@ -78,6 +79,7 @@ def create_app(
             {"name": "queries", "description": "查询统计与导出 / queries, counts, exports"},
             {"name": "accounts", "description": "账号 / accounts"},
             {"name": "audit", "description": "审计日志 / audit trail"},
+            {"name": "sync", "description": "联邦同步 / federation sync, quarantine, notices"},
             {"name": "health", "description": "运行状态 / liveness and readiness"},
         ],
     )
@@ -88,6 +90,7 @@ def create_app(
     app.state.session_factory = session_factory(app.state.engine)
     app.state.clock = clock or SystemClock()
     app.state.storage = storage or FilesystemStorage(settings.storage_dir)
+    app.state.publisher = Publisher.from_settings(settings)  # signs what approvals publish
     install_error_handlers(app)
 
     from node.routes import include_routes

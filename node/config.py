@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused outside development
@@ -57,6 +58,64 @@ class NodeSettings(BaseSettings):
         default_factory=list,
         description="addresses of reverse proxies whose X-Forwarded-For is believed",
     )
+    hub_url: str = Field(
+        "",
+        description="origin of the national hub (https://hub.example.cn), no path; "
+        "empty until the node is enrolled",
+    )
+    hub_key_fingerprint: str = Field(
+        "",
+        description="pinned SHA-256 fingerprint (hex) of the hub's public key; "
+        "a hub showing another key is refused",
+    )
+    key_file: Path = Field(
+        Path("./data/node-signing-key.pem"),
+        description="this node's Ed25519 private key (PEM), written at enrollment with mode 0600",
+    )
+    broker_url: str = Field(
+        "",
+        description="Celery broker URL (amqp://… in production); empty means kombu's "
+        "SQLAlchemy transport over the node's own database (sqla+ + database_url)",
+    )
+    sync_batch_size: int = Field(
+        500, ge=1, le=500, description="messages per push request and per inbox page"
+    )
+    sync_backoff_base_s: float = Field(
+        1.0, gt=0, description="first retry delay after the hub is unreachable, in seconds"
+    )
+    sync_backoff_cap_s: float = Field(
+        3600.0, gt=0, description="longest retry delay (exponential backoff, full jitter)"
+    )
+    sync_http_timeout_s: float = Field(
+        10.0, gt=0, description="timeout of one HTTP request to the hub, in seconds"
+    )
+    sync_sweep_interval_s: float = Field(
+        15.0, gt=0, description="how often beat runs the sync sweep (push due + pull), seconds"
+    )
+
+    @field_validator("hub_key_fingerprint")
+    @classmethod
+    def _normalise_fingerprint(cls, value: str) -> str:
+        # Operators copy fingerprints in whatever form a tool prints them.
+        value = value.strip().replace(":", "").replace(" ", "").lower()
+        if value and not re.fullmatch(r"[0-9a-f]{64}", value):
+            raise ValueError("hub_key_fingerprint must be 64 hex digits (SHA-256)")
+        return value
+
+    @field_validator("hub_url")
+    @classmethod
+    def _hub_origin(cls, value: str) -> str:
+        # Requests sign their path; a path prefix a proxy strips would break every signature.
+        value = value.strip().rstrip("/")
+        if value and not re.fullmatch(r"https?://[^/?#\s]+", value):
+            raise ValueError("hub_url must be an origin such as https://hub.example.cn (no path)")
+        return value
+
+    @property
+    def effective_broker_url(self) -> str:
+        """The broker Celery uses: ``broker_url``, or the database through kombu's SQLAlchemy
+        transport (development and the embedded demo)."""
+        return self.broker_url or "sqla+" + self.database_url
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> NodeSettings:

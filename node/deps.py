@@ -16,6 +16,7 @@ from node.db import transaction
 from node.errors import Forbidden, NotAuthenticated
 from node.models import ApiToken, User
 from node.principal import Actor
+from node.sync.publish import bind_publisher
 from sync.clock import Clock
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -23,6 +24,8 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 
 def get_session(request: Request) -> Iterator[Session]:
     with transaction(request.app.state.session_factory) as session:
+        # Approvals publish in this transaction, signed with the node's key.
+        bind_publisher(session, getattr(request.app.state, "publisher", None))
         yield session
 
 

@@ -14,6 +14,7 @@ def include_routes(app: FastAPI) -> None:
     from node.filing.endpoints import router as filing_router
     from node.queries.endpoints import router as queries_router
     from node.review.endpoints import router as review_router
+    from node.sync.endpoints import router as sync_router
 
     app.include_router(auth_router)
     app.include_router(filing_router)
@@ -23,3 +24,4 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(attachments_router)
     app.include_router(queries_router)
     app.include_router(audit_router)
+    app.include_router(sync_router)

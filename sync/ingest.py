@@ -86,13 +86,20 @@ def quarantine(
     message: Mapping[str, Any],
     error: SyncError,
     now: datetime,
+    *,
+    sender: str | None = None,
 ) -> QuarantinedMessage:
+    """Keep ``message`` with the reason it was refused.
+
+    ``sender`` is who actually sent it (the authenticated party) when known;
+    otherwise the envelope's claim is recorded.
+    """
     envelope = message.get("envelope") if isinstance(message.get("envelope"), Mapping) else {}
     assert isinstance(envelope, Mapping)
     seq = envelope.get("seq")
     row = QuarantinedMessage(
         stream=stream,
-        sender=str(envelope.get("sender", ""))[:64],
+        sender=(sender if sender is not None else str(envelope.get("sender", "")))[:64],
         seq=seq if isinstance(seq, int) and not isinstance(seq, bool) else -1,
         kind=str(envelope.get("kind", ""))[:64],
         message=dict(message),
@@ -142,15 +149,18 @@ def ingest(
                 raise EnvelopeMalformed("a message needs an envelope object and a disclosures list")
             envelope = Envelope.from_dict(raw)
         except SyncError as exc:
-            quarantine(session, stream_name(authenticated_sender, "?"), message, exc, now)
-            outcome.quarantined.append((stream_name(authenticated_sender, "?"), -1, exc.code))
+            stream = stream_name(authenticated_sender, "?")
+            quarantine(session, stream, message, exc, now, sender=authenticated_sender)
+            outcome.quarantined.append((stream, -1, exc.code))
             continue
-        stream = stream_name(envelope.sender, envelope.recipient)
         if envelope.sender != authenticated_sender:
+            # Filed under who really sent it, never under the party it impersonates.
+            stream = stream_name(authenticated_sender, envelope.recipient)
             error = NotOwner(f"envelope from {envelope.sender} sent by {authenticated_sender}")
-            quarantine(session, stream, message, error, now)
+            quarantine(session, stream, message, error, now, sender=authenticated_sender)
             outcome.quarantined.append((stream, envelope.seq, error.code))
             continue
+        stream = stream_name(envelope.sender, envelope.recipient)
         if stream in outcome.gaps:
             continue
         cursor = cursors.get(stream) or lock_cursor(session, stream, now)
@@ -199,7 +209,10 @@ def retry_quarantined(
         return row
     try:
         with session.begin_nested():
-            envelope = Envelope.from_dict(row.message["envelope"])
+            stored = row.message.get("envelope")
+            if not isinstance(stored, Mapping):
+                raise EnvelopeMalformed("the quarantined message has no envelope object")
+            envelope = Envelope.from_dict(stored)
             _apply_one(
                 session, envelope, list(row.message.get("disclosures") or []), keyring, apply, set()
             )

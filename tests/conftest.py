@@ -73,3 +73,15 @@ def node_db_url(pg_server_url: str, worker_id_suffix: str) -> Iterator[str]:
     upgrade(url)
     yield url
     postgres.drop_database(pg_server_url, name)
+
+
+@pytest.fixture(scope="session")
+def hub_db_url(pg_server_url: str, worker_id_suffix: str) -> Iterator[str]:
+    """A migrated hub database for this worker, dropped at the end."""
+    from central.migrate import upgrade
+
+    name = f"minefed_test_hub_{worker_id_suffix}"
+    url = postgres.recreate_database(pg_server_url, name)
+    upgrade(url)
+    yield url
+    postgres.drop_database(pg_server_url, name)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from central.config import CentralSettings
 from node.config import NodeSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +23,10 @@ def listed(path: Path) -> set[str]:
 
 @pytest.mark.parametrize(
     ("settings", "prefix", "example"),
-    [(NodeSettings, "MINEFED_NODE_", "deploy/provincial/node.env.example")],
+    [
+        (NodeSettings, "MINEFED_NODE_", "deploy/provincial/node.env.example"),
+        (CentralSettings, "MINEFED_CENTRAL_", "deploy/national/hub.env.example"),
+    ],
 )
 def test_every_setting_is_in_the_env_example(settings, prefix, example):
     wanted = {prefix + name.upper() for name in settings.model_fields}
@@ -31,6 +35,7 @@ def test_every_setting_is_in_the_env_example(settings, prefix, example):
     assert have - wanted == set(), f"{example} lists settings the code does not read"
 
 
-def test_every_setting_has_a_description():
-    missing = [n for n, f in NodeSettings.model_fields.items() if not f.description]
+@pytest.mark.parametrize("settings", [NodeSettings, CentralSettings])
+def test_every_setting_has_a_description(settings):
+    missing = [n for n, f in settings.model_fields.items() if not f.description]
     assert missing == []

@@ -32,6 +32,7 @@ from node.filing.service import get_version, get_visible, reindex, validate_comp
 from node.jurisdiction import covers
 from node.models import Contractor, Record, RecordVersion
 from node.principal import CHINA_TZ, Actor
+from node.sync.publish import publish_record
 from schemas.enums import RecordKind, ReviewState
 
 ENTRY_KINDS = frozenset({RecordKind.ACCIDENT, RecordKind.REWARD_PENALTY})
@@ -166,10 +167,11 @@ def enter(session: Session, actor: Actor, kind: RecordKind, data: dict[str, Any]
     )
     session.add(record)
     session.flush()
-    _published_version(session, actor, record, 1, data, owner_division)
+    version = _published_version(session, actor, record, 1, data, owner_division)
     reindex(session, record, contractor)
     session.add(record)
     session.flush()
+    publish_record(session, record, version, actor)
     record_event(
         session,
         actor,
@@ -232,11 +234,12 @@ def correct(
     if not changed:
         return record
     version_no = record.latest_version_no + 1
-    _published_version(session, actor, record, version_no, data, owner_division)
+    version = _published_version(session, actor, record, version_no, data, owner_division)
     record.contractor_id = contractor.id
     reindex(session, record, contractor)
     session.add(record)
     session.flush()
+    publish_record(session, record, version, actor)
     record_event(
         session,
         actor,

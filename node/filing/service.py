@@ -24,6 +24,7 @@ from node.filing.routing import review_division
 from node.jurisdiction import covers, may_review
 from node.models import Contractor, Record, RecordVersion
 from node.principal import Actor
+from node.sync.publish import publish_record
 from schemas.enums import RecordKind, ReviewState
 from schemas.errors import format_errors
 from schemas.forms import FORMS
@@ -422,6 +423,8 @@ def approve(session: Session, actor: Actor, record_id: uuid.UUID, version_no: in
     record_event(
         session, actor, "review.approved", record.kind, record.id, {"version": version.version_no}
     )
+    # Approval publishes: signed into the outbox in this same transaction.
+    publish_record(session, record, version, actor)
     return record
 
 

@@ -20,8 +20,8 @@ Only records with a version in force (approved) carry flags.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, func, or_

@@ -3,6 +3,7 @@
 from node.models.accounts import ApiToken, User
 from node.models.attachments import Attachment
 from node.models.audit import AuditEvent
+from node.models.federation import NodeFederation, NodeKeyring, NodePublication, RelayNotice
 from node.models.records import Contractor, Record, RecordVersion
 
 __all__ = [
@@ -10,7 +11,11 @@ __all__ = [
     "Attachment",
     "AuditEvent",
     "Contractor",
+    "NodeFederation",
+    "NodeKeyring",
+    "NodePublication",
     "Record",
     "RecordVersion",
+    "RelayNotice",
     "User",
 ]

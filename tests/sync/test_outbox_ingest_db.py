@@ -258,3 +258,27 @@ def test_concurrent_senders_get_numbers_in_commit_order(sync_engine, key):
         with sync_engine.begin() as conn:
             conn.execute(text("DELETE FROM sync_outbox WHERE recipient = :r"), {"r": recipient})
             conn.execute(text("DELETE FROM sync_peer WHERE peer = :r"), {"r": recipient})
+
+
+def test_an_impersonating_envelope_is_filed_under_its_real_sender(db, key, keyring):
+    """Node A sending an envelope that claims node B: the quarantine row names A, so
+    operators never see B blamed (or B's stream polluted) for A's message."""
+    messages = wire(queue(db, key, 1))
+    messages[0]["envelope"] = {**messages[0]["envelope"], "sender": "node:140000"}
+    outcome = ingest(
+        db, messages, authenticated_sender=NODE, keyring=keyring, now=NOW, apply=Applied()
+    )
+    assert outcome.quarantined == [(stream_name(NODE, "hub"), 1, "not_owner")]
+    row = db.exec(select(QuarantinedMessage)).one()
+    assert (row.sender, row.stream) == (NODE, stream_name(NODE, "hub"))
+    assert db.exec(select(StreamCursor)).all() == []
+    malformed = ingest(
+        db,
+        [{"envelope": "x"}],
+        authenticated_sender=NODE,
+        keyring=keyring,
+        now=NOW,
+        apply=Applied(),
+    )
+    assert malformed.quarantined == [(stream_name(NODE, "?"), -1, "envelope_malformed")]
+    assert sorted(r.sender for r in db.exec(select(QuarantinedMessage))) == [NODE, NODE]

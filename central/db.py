@@ -1,0 +1,60 @@
+"""Engine and sessions. The request (or command) that opens a session owns its transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine
+from sqlmodel import Session
+
+log = logging.getLogger("minefed.central")
+
+
+def make_engine(url: str, pool_size: int = 20, max_overflow: int = 20) -> Engine:
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+SessionFactory = Callable[[], Session]
+
+
+def session_factory(engine: Engine) -> SessionFactory:
+    return lambda: Session(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: SessionFactory) -> Iterator[Session]:
+    """A session whose work is committed on success and rolled back on any error.
+
+    Services only flush; this is the one place that commits.
+    """
+    with factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        _run_after_commit(session)
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the transaction of ``session`` has committed (never on rollback)."""
+    callbacks: list[Callable[[], None]] = session.info.setdefault("after_commit", [])
+    if callback not in callbacks:
+        callbacks.append(callback)
+
+
+def _run_after_commit(session: Session) -> None:
+    for callback in session.info.pop("after_commit", []):
+        try:
+            callback()
+        except Exception:  # a failed kick must not turn a committed change into an error
+            log.exception("after-commit callback failed")

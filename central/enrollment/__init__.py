@@ -1,0 +1,1 @@
+"""Enrolling provincial nodes with one-time tokens."""

@@ -1,0 +1,1 @@
+"""The registry of node keys and the hub's own key."""

@@ -1,0 +1,28 @@
+"""The hub's tables (all named ``hub_*``), one module per table family, plus the
+protocol's shared ``sync_*`` tables. Importing this registers them all."""
+
+from central.models.audit import HubAuditEvent
+from central.models.nodes import HubEnrollmentToken, HubNode, HubNodeKey, NodeStatus
+from central.models.records import HubPublication, HubRecord
+from sync.tables import (
+    OutboxMessage,
+    PeerState,
+    QuarantinedMessage,
+    SeenNonce,
+    StreamCursor,
+)
+
+__all__ = [
+    "HubAuditEvent",
+    "HubEnrollmentToken",
+    "HubNode",
+    "HubNodeKey",
+    "HubPublication",
+    "HubRecord",
+    "NodeStatus",
+    "OutboxMessage",
+    "PeerState",
+    "QuarantinedMessage",
+    "SeenNonce",
+    "StreamCursor",
+]

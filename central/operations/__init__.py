@@ -1,0 +1,1 @@
+"""Operator views: sync status, the quarantine, metrics."""

@@ -1,0 +1,308 @@
+"""Applying what nodes send: publications, tombstones and relays.
+
+Called by :func:`sync.ingest.ingest` after the envelope's signature and key
+validity were verified; everything here is *authority* and *schema*: who may
+say what. Raising a :class:`~sync.errors.SyncError` quarantines the message
+(nothing it did is kept: the ingest runs it in a savepoint).
+
+Applying is idempotent per record version, because an operator may retry an
+old quarantined message long after newer versions arrived:
+
+- only a higher ``version_no`` replaces the projection (``hub_record``); an
+  older one is added to the publication log (it was genuinely signed) but
+  never regresses the projection; the same version again changes nothing;
+- a tombstone is final: content is deleted (projection, and the stored
+  envelopes of earlier publications; their hashes stay), and any later
+  publish of that record is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import null, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import Session, col, select
+
+from central.models import HubNode, HubPublication, HubRecord
+from central.sync.schemas import PublishPayload, TombstonePayload
+from schemas.errors import format_error_list
+from schemas.forms import FORMS, SENSITIVE
+from schemas.identifiers import mask_phone, mask_resident_id
+from sync.clock import parse_rfc3339
+from sync.disclosure import Disclosure, conceal, is_slot, reveal, slots
+from sync.envelope import Envelope
+from sync.errors import DisclosureError, NotOwner, SchemaInvalid, WrongRecipient
+from sync.merkle import leaf_hash
+from sync.outbox import enqueue_envelope
+
+PUBLISH = "record.publish"
+TOMBSTONE = "record.tombstone"
+
+
+def _agreeing_fields(payload: PublishPayload) -> dict[str, str]:
+    """Fields a form may repeat from the payload; where present they must agree."""
+    return {
+        "province_code": payload.province_code,
+        "uscc": payload.contractor.uscc,
+        "contractor_uscc": payload.contractor.uscc,
+    }
+
+
+class HubApplier:
+    """The :data:`sync.ingest.Applier` of the hub, for one request (one ``now``)."""
+
+    def __init__(self, hub_id: str, now: datetime) -> None:
+        self.hub_id = hub_id
+        self.now = now
+
+    def __call__(
+        self, session: Session, envelope: Envelope, disclosures: list[dict[str, Any]]
+    ) -> None:
+        if envelope.kind in (PUBLISH, TOMBSTONE):
+            if envelope.recipient != self.hub_id:
+                raise WrongRecipient(f"{envelope.kind} goes to {self.hub_id}")
+            if envelope.kind == PUBLISH:
+                apply_publish(session, envelope, disclosures, self.now)
+            else:
+                apply_tombstone(session, envelope, self.now)
+        elif envelope.kind.startswith("relay."):
+            apply_relay(session, envelope, disclosures, self.now, self.hub_id)
+        else:
+            raise SchemaInvalid(f"a node may not send {envelope.kind}")
+
+
+# --- helpers --------------------------------------------------------------------
+
+
+def _validated(model: type[BaseModel], data: Mapping[str, Any], **kw: Any) -> Any:
+    try:
+        return model.model_validate(data, **kw)
+    except ValidationError as exc:
+        # Field and rule only: messages and inputs could carry personal data.
+        problems = "; ".join(
+            f"{e['field']}: {e['rule']}" for e in format_error_list(exc.errors(), model)[:8]
+        )
+        raise SchemaInvalid(problems) from exc
+
+
+def _sender_node(session: Session, envelope: Envelope) -> HubNode:
+    node = session.get(HubNode, envelope.sender)
+    if node is None:
+        raise NotOwner(f"{envelope.sender} is not an enrolled node")
+    return node
+
+
+def _locked_record(session: Session, record_id: str) -> HubRecord | None:
+    return session.exec(
+        select(HubRecord).where(col(HubRecord.record_id) == record_id).with_for_update()
+    ).first()
+
+
+def _check_owner(existing: HubRecord | None, sender: str, owner: str, kind: str) -> None:
+    if owner != sender:
+        raise NotOwner(f"payload owner {owner} is not the sender {sender}")
+    if existing is not None and existing.owner != sender:
+        raise NotOwner(f"record owned by {existing.owner}")
+    if existing is not None and existing.kind != kind:
+        raise SchemaInvalid(f"record is a {existing.kind}, not a {kind}")
+
+
+def _log(
+    session: Session,
+    envelope: Envelope,
+    record_id: str,
+    record_kind: str,
+    version_no: int | None,
+    now: datetime,
+) -> bool:
+    """Append to ``hub_publication`` unless that version (or tombstone) is there already."""
+    data = envelope.canonical_bytes()
+    inserted = session.execute(
+        insert(HubPublication)
+        .values(
+            node_id=envelope.sender,
+            record_id=record_id,
+            kind=envelope.kind,
+            record_kind=record_kind,
+            version_no=version_no,
+            envelope=envelope.to_dict(),
+            envelope_sha256=hashlib.sha256(data).hexdigest(),
+            leaf_hash=leaf_hash(data),
+            received_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(col(HubPublication.id))
+    ).first()
+    return inserted is not None
+
+
+def _disclosures(raw: Sequence[Any]) -> list[Disclosure]:
+    out = []
+    for item in raw:
+        if not isinstance(item, Mapping):
+            raise DisclosureError("a disclosure is an object {path, salt, value}")
+        out.append(Disclosure.from_dict(item))
+    return out
+
+
+def mask_value(name: str, value: Any) -> Any:
+    """The public stand-in for a concealed value, by the kind of field it is."""
+    if value is None:
+        return None
+    text = str(value)
+    if "resident_id" in name:
+        return mask_resident_id(text)
+    if "phone" in name:
+        return mask_phone(text)
+    return "*" * len(text)
+
+
+def masked_form(signed: Any, revealed: Any, name: str = "") -> Any:
+    """``signed`` with every digest slot replaced by the masked revealed value."""
+    if is_slot(signed):
+        return mask_value(name, revealed)
+    if isinstance(signed, dict):
+        return {k: masked_form(v, revealed[k], k) for k, v in signed.items()}
+    if isinstance(signed, list):
+        return [masked_form(s, r, name) for s, r in zip(signed, revealed, strict=True)]
+    return signed
+
+
+# --- record.publish ---------------------------------------------------------------
+
+
+def apply_publish(
+    session: Session, envelope: Envelope, raw_disclosures: list[dict[str, Any]], now: datetime
+) -> None:
+    """Check authority and schema of a publication, then log it and update the projection."""
+    payload: PublishPayload = _validated(PublishPayload, envelope.payload)
+    node = _sender_node(session, envelope)
+    existing = _locked_record(session, payload.record_id)
+    _check_owner(existing, envelope.sender, payload.owner, payload.kind.value)
+    if payload.province_code != node.jurisdiction:
+        raise NotOwner(
+            f"province {payload.province_code} is not {node.node_id}'s jurisdiction "
+            f"{node.jurisdiction}"
+        )
+    for code in (payload.city_code, payload.county_code):
+        if code is not None and code[:2] != payload.province_code[:2]:
+            raise SchemaInvalid(f"division {code} is not in province {payload.province_code}")
+
+    disclosures = _disclosures(raw_disclosures)
+    revealed = reveal(payload.data, disclosures)
+    unopened = sorted(slots(revealed))
+    if unopened:
+        raise SchemaInvalid(f"concealed without a disclosure: {', '.join(unopened[:5])}")
+    # Personal data must never reach the public projection in clear: every
+    # sensitive value of the form has to arrive concealed.
+    _, expected_slots = conceal(revealed, SENSITIVE[payload.kind])
+    in_clear = sorted({d.path for d in expected_slots} - set(slots(payload.data)))
+    if in_clear:
+        raise SchemaInvalid(f"sensitive values not concealed: {', '.join(in_clear[:5])}")
+    form_model = FORMS[payload.kind][0]
+    _validated(form_model, revealed, context={"now": envelope.issued_at_dt})
+    for field, expected in _agreeing_fields(payload).items():
+        if field in revealed and revealed[field] != expected:
+            raise SchemaInvalid(f"data.{field} disagrees with the payload")
+
+    if existing is not None and existing.deleted_at is not None:
+        return  # a tombstone is final; this is an old message retried
+    _log(session, envelope, payload.record_id, payload.kind.value, payload.version_no, now)
+    if existing is not None and existing.version_no >= payload.version_no:
+        return  # the same or an older version: logged, the projection keeps the newest
+
+    record = existing or HubRecord(
+        record_id=payload.record_id,
+        kind=payload.kind.value,
+        owner=envelope.sender,
+        version_no=payload.version_no,
+        envelope={},
+        received_at=now,
+    )
+    record.contractor_uscc = payload.contractor.uscc
+    record.contractor_name = payload.contractor.name
+    record.province_code = payload.province_code
+    record.city_code = payload.city_code
+    record.county_code = payload.county_code
+    record.version_no = payload.version_no
+    record.public_data = masked_form(payload.data, revealed)
+    record.envelope = envelope.to_dict()
+    record.disclosures = [d.to_dict() for d in disclosures]
+    record.approved_at = parse_rfc3339(payload.approved_at)
+    record.first_entered_at = parse_rfc3339(payload.first_entered_at)
+    record.received_at = now
+    session.add(record)
+    session.flush()
+
+
+# --- record.tombstone -------------------------------------------------------------
+
+
+def apply_tombstone(session: Session, envelope: Envelope, now: datetime) -> None:
+    """Delete a record's content at the hub; the signed tombstone takes its place."""
+    payload: TombstonePayload = _validated(TombstonePayload, envelope.payload)
+    _sender_node(session, envelope)
+    existing = _locked_record(session, payload.record_id)
+    _check_owner(existing, envelope.sender, payload.owner, payload.kind.value)
+    if existing is not None and existing.deleted_at is not None:
+        return
+    _log(session, envelope, payload.record_id, payload.kind.value, None, now)
+    # Content goes; hashes stay (the trigger allows exactly this change).
+    session.execute(
+        update(HubPublication)
+        .where(
+            col(HubPublication.record_id) == payload.record_id,
+            col(HubPublication.kind) == PUBLISH,
+            col(HubPublication.envelope).is_not(None),
+        )
+        .values(envelope=null())
+    )
+    record = existing or HubRecord(
+        record_id=payload.record_id,
+        kind=payload.kind.value,
+        owner=envelope.sender,
+        version_no=0,  # never seen published here
+        envelope={},
+        received_at=now,
+    )
+    record.contractor_uscc = None
+    record.contractor_name = None
+    record.province_code = record.city_code = record.county_code = None
+    record.public_data = None
+    record.disclosures = []
+    record.approved_at = record.first_entered_at = None
+    record.envelope = envelope.to_dict()
+    record.deleted_at = parse_rfc3339(payload.deleted_at)
+    record.delete_reason = payload.reason
+    record.received_at = now
+    session.add(record)
+    session.flush()
+
+
+# --- relay.* ----------------------------------------------------------------------
+
+
+def apply_relay(
+    session: Session,
+    envelope: Envelope,
+    raw_disclosures: list[dict[str, Any]],
+    now: datetime,
+    hub_id: str,
+) -> None:
+    """Queue a node-to-node message, unchanged, in the recipient's inbox.
+
+    The hub cannot alter it: the sender's signature covers recipient and
+    payload, and the recipient verifies it with the sender's key.
+    """
+    recipient = envelope.recipient
+    if recipient in (hub_id, envelope.sender):
+        raise WrongRecipient(f"a relay goes to another node, not {recipient}")
+    if session.get(HubNode, recipient) is None:
+        raise WrongRecipient(f"{recipient} is not an enrolled node")
+    disclosures = [d.to_dict() for d in _disclosures(raw_disclosures)]
+    enqueue_envelope(session, recipient, envelope, now, disclosures)

@@ -1,0 +1,20 @@
+"""The node's Celery application: ``celery -A node.worker worker`` and ``… beat``
+(or ``minefed node worker`` / ``minefed node beat``).
+
+Configured from the environment (:class:`~node.config.NodeSettings`). The
+broker only wakes workers up: the outbox table is the source of truth, so a
+lost or duplicated task message delays delivery or repeats an idempotent push,
+never loses a record. Production uses RabbitMQ; development and the embedded
+demo use kombu's SQLAlchemy transport over the node's own database (``sqla+…``).
+"""
+
+from __future__ import annotations
+
+from node.config import get_settings
+from node.sync.broker import make_celery
+
+__all__ = ["celery_app"]
+
+celery_app = make_celery(get_settings(), set_as_current=True)
+
+import node.sync.tasks  # noqa: E402, F401 - registers sync.push, sync.pull, sync.sweep
