@@ -77,6 +77,11 @@ class NodeSettings(BaseSettings):
         description="Celery broker URL (amqp://… in production); empty means kombu's "
         "SQLAlchemy transport over the node's own database (sqla+ + database_url)",
     )
+    broker_queue: str = Field(
+        "",
+        description="Celery queue of this node's tasks (empty: minefed.node-<province>); "
+        "nodes sharing one broker need distinct queues",
+    )
     sync_batch_size: int = Field(
         500, ge=1, le=500, description="messages per push request and per inbox page"
     )

@@ -12,9 +12,14 @@ from celery import Celery
 
 from node.config import NodeSettings
 
-__all__ = ["SWEEP_SCHEDULE_NAME", "CeleryKick", "make_celery"]
+__all__ = ["SWEEP_SCHEDULE_NAME", "CeleryKick", "make_celery", "queue_name"]
 
 SWEEP_SCHEDULE_NAME = "sync-sweep"
+
+
+def queue_name(node_id: str) -> str:
+    """``node:150000`` → ``minefed.node-150000``."""
+    return "minefed." + node_id.replace(":", "-")
 
 
 def make_celery(settings: NodeSettings, *, set_as_current: bool = False) -> Celery:
@@ -25,6 +30,8 @@ def make_celery(settings: NodeSettings, *, set_as_current: bool = False) -> Cele
         # The SQLAlchemy transport passes these to create_engine: no polling options here.
         broker_transport_options={},
         broker_connection_retry_on_startup=True,
+        # One queue per node, so nodes sharing a broker never take each other's tasks.
+        task_default_queue=settings.broker_queue or queue_name(settings.node_id),
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
