@@ -74,3 +74,54 @@ def client(app) -> Iterator[httpx.Client]:
 
     with TestClient(app, base_url="http://node.test", client=("10.1.2.3", 5000)) as c:
         yield c
+
+
+# ---------------------------------------------------------------- people of the test province
+
+
+@pytest.fixture
+def contractor(session):
+    from tests.node.factories import make_contractor
+
+    return make_contractor(session, name="内蒙古恒信矿山工程有限公司")
+
+
+def _headers(session, role: str, division: str, **kw):
+    from tests.node.factories import make_user, token_for
+
+    return token_for(session, make_user(session, role, division, **kw))
+
+
+@pytest.fixture
+def contractor_headers(session, contractor):
+    from schemas.enums import Role
+
+    return _headers(session, Role.CONTRACTOR, "150102", contractor=contractor)
+
+
+@pytest.fixture
+def county_headers(session):
+    from schemas.enums import Role
+
+    return _headers(session, Role.COUNTY_REGULATOR, "150102")
+
+
+@pytest.fixture
+def other_county_headers(session):
+    from schemas.enums import Role
+
+    return _headers(session, Role.COUNTY_REGULATOR, "150103")
+
+
+@pytest.fixture
+def city_headers(session):
+    from schemas.enums import Role
+
+    return _headers(session, Role.MUNICIPAL_REGULATOR, "150100")
+
+
+@pytest.fixture
+def province_headers(session):
+    from schemas.enums import Role
+
+    return _headers(session, Role.PROVINCIAL_REGULATOR, "150000")

@@ -9,18 +9,13 @@ from sqlmodel import select
 from node.models import Attachment, AuditEvent
 from schemas.enums import Role
 from tests.node.attachments.samples import pdf_bytes
-from tests.node.factories import make_contractor, make_user, token_for
+from tests.node.factories import make_user, token_for
 
 
 @pytest.fixture
-def contractor(session):
-    return make_contractor(session, name="内蒙古恒信矿山工程有限公司")
-
-
-@pytest.fixture
-def owner(session, contractor):
+def owner(contractor_headers):
     """Headers of contractor A, the uploader."""
-    return token_for(session, make_user(session, Role.CONTRACTOR, "150102", contractor=contractor))
+    return contractor_headers
 
 
 @pytest.fixture
@@ -30,18 +25,18 @@ def stranger(session):
 
 
 @pytest.fixture
-def county(session):
-    return token_for(session, make_user(session, Role.COUNTY_REGULATOR, "150102"))
+def county(county_headers):
+    return county_headers
 
 
 @pytest.fixture
-def other_county(session):
-    return token_for(session, make_user(session, Role.COUNTY_REGULATOR, "150103"))
+def other_county(other_county_headers):
+    return other_county_headers
 
 
 @pytest.fixture
-def province(session):
-    return token_for(session, make_user(session, Role.PROVINCIAL_REGULATOR, "150000"))
+def province(province_headers):
+    return province_headers
 
 
 def upload(

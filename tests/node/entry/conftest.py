@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from node.models import Contractor
-from schemas.enums import Role
-from tests.node.factories import make_contractor, make_user, token_for
 
 
 def accident_form(contractor: Contractor, county: str = "150102", **over: Any) -> dict[str, Any]:
@@ -45,33 +41,3 @@ def penalty_form(contractor: Contractor, **over: Any) -> dict[str, Any]:
     }
     data.update(over)
     return data
-
-
-@pytest.fixture
-def contractor(session) -> Contractor:
-    return make_contractor(session, name="内蒙古恒信矿山工程有限公司")
-
-
-@pytest.fixture
-def contractor_headers(session, contractor):
-    return token_for(session, make_user(session, Role.CONTRACTOR, "150102", contractor=contractor))
-
-
-@pytest.fixture
-def county_headers(session):
-    return token_for(session, make_user(session, Role.COUNTY_REGULATOR, "150102"))
-
-
-@pytest.fixture
-def other_county_headers(session):
-    return token_for(session, make_user(session, Role.COUNTY_REGULATOR, "150103"))
-
-
-@pytest.fixture
-def city_headers(session):
-    return token_for(session, make_user(session, Role.MUNICIPAL_REGULATOR, "150100"))
-
-
-@pytest.fixture
-def province_headers(session):
-    return token_for(session, make_user(session, Role.PROVINCIAL_REGULATOR, "150000"))

@@ -8,35 +8,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from node.models import AuditEvent, Record, RecordVersion
-from schemas.enums import Role
 from tests.node.factories import (
     basic_info,
     licence,
     make_contractor,
-    make_user,
     project_department,
-    token_for,
 )
-
-
-@pytest.fixture
-def contractor(session):
-    return make_contractor(session, name="内蒙古恒信矿山工程有限公司")
-
-
-@pytest.fixture
-def contractor_headers(session, contractor):
-    return token_for(session, make_user(session, Role.CONTRACTOR, "150102", contractor=contractor))
-
-
-@pytest.fixture
-def county_headers(session):
-    return token_for(session, make_user(session, Role.COUNTY_REGULATOR, "150102"))
-
-
-@pytest.fixture
-def province_headers(session):
-    return token_for(session, make_user(session, Role.PROVINCIAL_REGULATOR, "150000"))
 
 
 def file_department(client, headers, **over):
