@@ -27,9 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
-import platform
 import random
 import secrets
 import shutil
@@ -49,11 +47,26 @@ import httpx
 import psycopg
 
 from bench import datagen
+from bench.common import (
+    RESULTS,
+    cores_used,
+    cpu_seconds,
+    enable_statement_stats,
+    log,
+    machine,
+    percentile,
+    pg_settings,
+    postmaster_pid,
+    query,
+    render_statements,
+    stop_on_signals,
+    tidy,
+    top_statements,
+)
 from minefed.embedded_pg import EmbeddedPostgres, free_port
 from node.principal import CHINA_TZ
 
 REPO = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
 DATABASE = "minefed_bench_node"
 REGULATOR_SHARE = 0.3
 SEARCHER_SHARE_OF_REGULATORS = 0.1
@@ -72,19 +85,7 @@ TARGETED = (
 )
 
 
-def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
-
-
 # --------------------------------------------------------------------- measuring
-
-
-def percentile(sorted_ms: list[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_ms:
-        return float("nan")
-    rank = max(1, -(-len(sorted_ms) * q // 100))  # ceil(n * q / 100)
-    return sorted_ms[int(rank) - 1]
 
 
 @dataclass
@@ -164,45 +165,6 @@ class Api:
             return None
         self.recorder.add(op, started, elapsed, None)
         return response.json() if response.content else {}
-
-
-def _stat_fields(pid: str) -> list[str] | None:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return raw[raw.rindex(")") + 2 :].split()  # fields from 3 (state) on
-
-
-def cpu_seconds(server_pgid: int | None, postmaster: int | None) -> dict[str, float]:
-    """CPU seconds used so far by the node (uvicorn's process group), PostgreSQL
-    (postmaster, its live children, and its exited children), this client, and the
-    whole machine (busy, from /proc/stat)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    node = pg = 0.0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        f = _stat_fields(pid)
-        if f is None:
-            continue
-        ppid, pgrp = int(f[1]), int(f[2])
-        own = int(f[11]) + int(f[12])
-        children = int(f[13]) + int(f[14])
-        if server_pgid is not None and pgrp == server_pgid:
-            node += own + children
-        if postmaster is not None and int(pid) == postmaster:
-            pg += own + children
-        elif postmaster is not None and ppid == postmaster:
-            pg += own
-    me = os.times()
-    cpu = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    values = [int(v) for v in cpu]
-    busy = sum(values) - values[3] - values[4]  # minus idle and iowait
-    return {
-        "node": node / tick,
-        "postgresql": pg / tick,
-        "client": me.user + me.system,
-        "machine": busy / tick,
-    }
 
 
 # --------------------------------------------------------------------- simulated users
@@ -397,35 +359,12 @@ async def drive(
         "recorder": recorder,
         "logins": login_recorder,
         "login_s": login_s,
-        "cpu": {k: cpu_after[k] - cpu_before[k] for k in cpu_after},
+        "cpu_before": cpu_before,
+        "cpu_after": cpu_after,
     }
 
 
 # --------------------------------------------------------------------- the server side
-
-
-def machine() -> dict[str, Any]:
-    meminfo = Path("/proc/meminfo").read_text()
-    total_kb = int(
-        next(line for line in meminfo.splitlines() if line.startswith("MemTotal")).split()[1]
-    )
-    model = ""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "memory_gib": round(total_kb / 1024 / 1024, 1),
-        "cpu_model": model,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-    }
-
-
-def query(conninfo: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with psycopg.connect(conninfo) as conn:
-        return list(conn.execute(sql.encode(), params).fetchall())
 
 
 def database_facts(conninfo: str) -> dict[str, Any]:
@@ -446,13 +385,7 @@ def database_facts(conninfo: str) -> dict[str, Any]:
         )
     )
     size = query(conninfo, "SELECT pg_database_size(current_database())")[0][0]
-    settings = dict(
-        query(
-            conninfo,
-            "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', "
-            "'shared_buffers', 'max_connections', 'server_version')",
-        )
-    )
+    settings = pg_settings(conninfo)
     return {
         "size_mib": round(size / 1024 / 1024, 1),
         "rows": counts,
@@ -495,31 +428,6 @@ def simulated_users(conninfo: str, users: int, search: bool) -> list[SimUser]:
         + [SimUser(name, "reviewer", code) for name, code in counties]
         + [SimUser(province[0][0], "searcher", "150000") for _ in range(searchers)]
     )
-
-
-def enable_statement_stats(pg: EmbeddedPostgres, conninfo: str) -> None:
-    """Load pg_stat_statements (a restart) so the run can name its costliest queries."""
-    with psycopg.connect(pg.conninfo(), autocommit=True) as conn:
-        conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
-    pg.stop()
-    pg.start()
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-
-
-def top_statements(conninfo: str, limit: int = 12) -> list[dict[str, Any]]:
-    rows = query(
-        conninfo,
-        "SELECT calls, total_exec_time, mean_exec_time, rows, "
-        "left(regexp_replace(query, '\\s+', ' ', 'g'), 400) FROM pg_stat_statements "
-        "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-        "ORDER BY total_exec_time DESC LIMIT %s",
-        (limit,),
-    )
-    return [
-        {"calls": c, "total_ms": round(t, 1), "mean_ms": round(m, 3), "rows": r, "query": q}
-        for c, t, m, r, q in rows
-    ]
 
 
 class NodeServer:
@@ -597,13 +505,6 @@ class NodeServer:
             pass
 
 
-def postmaster_pid(pg: EmbeddedPostgres) -> int | None:
-    try:
-        return int((pg.pgdata / "postmaster.pid").read_text().splitlines()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 # --------------------------------------------------------------------- report
 
 
@@ -659,35 +560,10 @@ def render(result: dict[str, Any]) -> str:
     )
     if result.get("top_statements"):
         lines.append("\ncostliest statements in the window (pg_stat_statements):")
-        lines.append(f"{'calls':>7}{'total ms':>11}{'mean ms':>9}  query")
-        for st in result["top_statements"]:
-            lines.append(
-                f"{st['calls']:>7}{st['total_ms']:>11.0f}{st['mean_ms']:>9.2f}  {st['query'][:150]}"
-            )
+        lines += render_statements(result["top_statements"])
     for op, samples in result["error_samples"].items():
         lines.append(f"errors of {op}: {samples[:2]}")
     return "\n".join(lines)
-
-
-def tidy(value: Any) -> Any:
-    """Floats to 0.1 (0.01 below 10), NaN to null: a small file that is valid JSON."""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        return round(value, 2 if abs(value) < 10 else 1)
-    if isinstance(value, dict):
-        return {k: tidy(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [tidy(v) for v in value]
-    return value
-
-
-def cores_used(cpu_s: dict[str, float], seconds: float) -> dict[str, float]:
-    cores = {k: v / seconds for k, v in cpu_s.items()}
-    cores["other"] = max(
-        0.0, cores["machine"] - cores["node"] - cores["postgresql"] - cores["client"]
-    )
-    return cores
 
 
 def summarise(recorder: Recorder, seconds: float) -> dict[str, Any]:
@@ -774,13 +650,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers * args.db_pool * 2 > 280:
         parser.error("workers x 2 x db-pool must stay under PostgreSQL's max_connections (300)")
 
-    def terminate(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    # Ctrl-C and kill both end in the finally below, which stops what was started
-    # (a shell's background job would otherwise ignore SIGINT).
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGINT, terminate)
+    # Ctrl-C and kill both end in the finally below, which stops what was started.
+    stop_on_signals()
     keep = args.keep or args.reuse is not None
     data_dir = (args.reuse or Path(tempfile.mkdtemp(prefix="minefed-bench-"))).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -796,7 +667,7 @@ def main(argv: list[str] | None = None) -> int:
 
         upgrade(url)
         if args.pg_stats:
-            enable_statement_stats(pg, conninfo)
+            enable_statement_stats(pg, [conninfo])
         load_s = None
         if query(conninfo, "SELECT count(*) FROM contractor")[0][0] == 0:
             log(f"loading {args.departments:,} project departments")
@@ -840,7 +711,7 @@ def main(argv: list[str] | None = None) -> int:
                 think_ms=args.think_ms,
                 counties=counties,
                 seed=args.seed,
-                cpu_probe=lambda: cpu_seconds(server_pgid, postmaster),
+                cpu_probe=lambda: cpu_seconds({"node": server_pgid}, postmaster),
                 on_window_start=reset_statement_stats if args.pg_stats else lambda: None,
             )
         )
@@ -873,7 +744,9 @@ def main(argv: list[str] | None = None) -> int:
                 "p50_ms": percentile(login_ms, 50),
                 "max_ms": login_ms[-1] if login_ms else float("nan"),
             },
-            "cpu_cores_used": cores_used(outcome["cpu"], args.duration),
+            "cpu_cores_used": cores_used(
+                outcome["cpu_before"], outcome["cpu_after"], args.duration
+            ),
             "database": facts,
             "error_samples": recorder.error_samples,
         }

@@ -25,9 +25,14 @@ API_DESCRIPTION = """
 Provincial nodes enroll with a one-time token, push signed records
 (`POST /sync/v1/messages`) and pull directives and relays
 (`GET /sync/v1/inbox`), every request signed with the node's Ed25519 key
-(docs/sync-protocol.md). Operators read sync status and handle quarantined
-messages under `/api/v1/sync/…` with the interim operator token
-(`Authorization: Bearer …`). Every error is `{"error": "<stable code>",
+(docs/sync-protocol.md). The national bureau logs in with
+`POST /api/v1/auth/token` (OAuth2 password flow; `Authorization: Bearer …`) or
+`POST /api/v1/auth/session` (a cookie session for pages, with a CSRF token on
+every unsafe request): it allocates province administrator accounts and
+contractor quotas, resets passwords, disables and deletes accounts
+(`/api/v1/accounts`, `/api/v1/quotas`, docs/accounts.md), and reads sync status
+and quarantined messages under `/api/v1/sync/…`. Every route declares who may
+call it (`x-access`). Every error is `{"error": "<stable code>",
 "detail": "<中文> / <English>"}`.
 """
 
@@ -90,6 +95,9 @@ def create_app(
         version="0.1.0",
         description=API_DESCRIPTION,
         openapi_tags=[
+            {"name": "auth", "description": "登录与会话 / login, tokens, sessions, hub users"},
+            {"name": "accounts", "description": "账号管理 / the federation's account authority"},
+            {"name": "audit", "description": "审计日志 / audit trail"},
             {"name": "sync", "description": "联邦同步 / the sync protocol (signed requests)"},
             {"name": "keys", "description": "密钥 / key rotation and the public key list"},
             {"name": "operations", "description": "运维 / sync status, quarantine, metrics"},
@@ -109,12 +117,22 @@ def create_app(
 
     include_routes(app)
 
-    @app.get("/healthz", tags=["health"], summary="进程存活 / liveness")
+    from central.access import document_access, public
+
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="进程存活 / liveness",
+        dependencies=[public("liveness probe")],
+    )
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get(
-        "/readyz", tags=["health"], summary="数据库与签名密钥可用 / readiness (database, hub key)"
+        "/readyz",
+        tags=["health"],
+        summary="数据库与签名密钥可用 / readiness (database, hub key)",
+        dependencies=[public("readiness probe")],
     )
     def readyz() -> JSONResponse:
         body = {"status": "ok", "database": "up", "hub_key": "present"}
@@ -128,4 +146,5 @@ def create_app(
             body.update(status="unavailable", hub_key="missing")
         return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
+    document_access(app)
     return app

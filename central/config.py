@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused outside development
 
-#: Shortest operator token accepted in production (characters).
+#: Shortest secret key accepted in production (characters).
 MIN_TOKEN_LEN = 32
 
 
@@ -44,10 +44,20 @@ class CentralSettings(BaseSettings):
         "created by `minefed central keygen`",
     )
     secret_key: str = Field(DEV_SECRET, description="secret for session cookies and CSRF tokens")
-    operator_token: str | None = Field(
-        None,
-        description="INTERIM bearer token for the operator APIs (/api/v1/sync/…) until hub "
-        "accounts exist; at least 32 random characters in production; unset disables them",
+    token_ttl_s: int = Field(8 * 3600, ge=60, description="lifetime of a hub API bearer token, s")
+    session_ttl_s: int = Field(
+        8 * 3600, ge=60, description="lifetime of a hub page session (cookie), in seconds"
+    )
+    one_time_code_ttl_s: int = Field(
+        7 * 86400,
+        ge=3600,
+        description="how long a one-time code from an account allocation or password reset "
+        "stays usable, in seconds",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses of reverse proxies whose X-Forwarded-For is believed "
+        "(login throttling and the audit trail record the client's address)",
     )
     request_window_s: int = Field(
         300, ge=30, le=3600, description="accepted clock difference of signed node requests, s"
@@ -67,11 +77,6 @@ class CentralSettings(BaseSettings):
             raise ValueError(
                 "MINEFED_CENTRAL_SECRET_KEY must be set to a random value of at least 32 "
                 "characters in production / 生产环境必须设置至少32个字符的随机密钥"
-            )
-        if not self.operator_token or len(self.operator_token) < MIN_TOKEN_LEN:
-            raise ValueError(
-                "MINEFED_CENTRAL_OPERATOR_TOKEN must be set to a random value of at least 32 "
-                "characters in production / 生产环境必须设置至少32个字符的运维令牌"
             )
         return self
 

@@ -35,10 +35,19 @@ def transaction(factory: SessionFactory) -> Iterator[Session]:
 
     Services only flush; this is the one place that commits.
     """
+    from central.errors import HubError
+
     with factory() as session:
         try:
             yield session
             session.commit()
+        except HubError as exc:
+            if exc.keep_changes:
+                session.commit()
+                _run_after_commit(session)
+            else:
+                session.rollback()
+            raise
         except BaseException:
             session.rollback()
             raise

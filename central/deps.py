@@ -1,20 +1,20 @@
 """Request dependencies: the session (one transaction per request), settings, clock,
-the hub key, the signed node behind a sync request, the operator."""
+the hub key, the signed node behind a sync request, the hub user behind an API call."""
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
-from central.audit.service import Actor
 from central.config import CentralSettings
 from central.db import transaction
-from central.errors import Forbidden, NotAuthenticated, PayloadTooLarge, Unavailable
+from central.errors import PayloadTooLarge, Unavailable
 from central.models import HubNode
+from central.principal import HubPrincipal
 from sync.clock import Clock
 from sync.keys import SigningKey
 
@@ -118,29 +118,47 @@ def signed_node(
 SignedNode = Annotated[HubNode, Depends(signed_node)]
 
 
-def operator(request: Request, settings: SettingsDep) -> Actor:
-    """The operator, by the interim bearer token (``MINEFED_CENTRAL_OPERATOR_TOKEN``).
+def client_address(request: Request) -> str | None:
+    """The caller's address; X-Forwarded-For is believed only from a configured proxy
+    (``MINEFED_CENTRAL_TRUSTED_PROXIES``), so nobody can throttle another address."""
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.get("x-forwarded-for")
+    trusted: list[str] = request.app.state.settings.trusted_proxies
+    if forwarded and peer in trusted:
+        return forwarded.split(",")[0].strip()[:64]
+    return peer
 
-    Interim until hub accounts exist: one shared secret, compared in constant
-    time. Missing → 401; wrong → 403; not configured → 403 (the operator APIs
-    are off).
+
+#: Only so the OpenAPI page offers "Authorize"; the header is read in ``current_principal``.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def current_principal(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    _bearer: Annotated[str | None, Depends(oauth2_scheme)],
+) -> HubPrincipal:
+    """The hub user behind this request: a bearer token, or a page session cookie.
+
+    Security: a bearer token (``Authorization: Bearer``) is used as is; a
+    session cookie authenticates only with its CSRF token
+    (``X-CSRF-Token``) on any method that can change something, since a
+    browser sends cookies on cross-site requests too. A token of one kind is
+    never accepted as the other. Credentials are looked up by SHA-256.
     """
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthenticated(
-            "需要运维令牌", "operator bearer token required", code="not_authenticated"
-        )
-    expected = settings.operator_token
-    if not expected:
-        raise Forbidden(
-            "未配置运维令牌，运维接口已关闭",
-            "no operator token configured: the operator APIs are off",
-            code="operator_api_disabled",
-        )
-    if not hmac.compare_digest(token.strip().encode(), expected.encode()):
-        raise Forbidden("运维令牌无效", "invalid operator token", code="invalid_operator_token")
-    return Actor("operator", request.client.host if request.client else None)
+    from central.auth.service import authenticate
+
+    return authenticate(
+        session,
+        authorization=request.headers.get("authorization", ""),
+        cookies=request.cookies,
+        method=request.method,
+        csrf=request.headers.get("x-csrf-token"),
+        secret_key=request.app.state.settings.secret_key,
+        now=clock.now(),
+        client_address=client_address(request),
+    )
 
 
-OperatorDep = Annotated[Actor, Depends(operator)]
+CurrentPrincipal = Annotated[HubPrincipal, Depends(current_principal)]

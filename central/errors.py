@@ -13,11 +13,22 @@ class HubError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, zh: str, en: str, *, code: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        zh: str,
+        en: str,
+        *,
+        code: str | None = None,
+        keep_changes: bool = False,
+        **extra: Any,
+    ) -> None:
         super().__init__(f"{zh} / {en}")
         self.detail = f"{zh} / {en}"
         if code:
             self.code = code
+        # A refusal that must leave a trace (a failed login counted towards
+        # lockout, say) asks the transaction owner to commit anyway.
+        self.keep_changes = keep_changes
         self.extra = extra
 
     @classmethod
@@ -65,6 +76,16 @@ class Gone(HubError):
 class PayloadTooLarge(HubError):
     status_code = 413
     code = "payload_too_large"
+
+
+class TooManyRequests(HubError):
+    status_code = 429
+    code = "too_many_requests"
+
+
+class BadGateway(HubError):
+    status_code = 502
+    code = "bad_gateway"
 
 
 class Unavailable(HubError):

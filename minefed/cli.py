@@ -45,11 +45,14 @@ def node_migrate(revision: str) -> None:
     help="Initial password (prompted for when omitted; must be changed at first login).",
 )
 def node_create_admin(username: str, display_name: str, password: str | None) -> None:
-    """Create the first provincial administrator (省级管理员) of this node."""
+    """Create a provincial administrator (省级管理员) of this node, for bootstrap and offline
+    recovery. Normally the national bureau allocates them at the hub (docs/accounts.md)."""
     from node.accounts.service import create_user
     from node.config import get_settings
     from node.db import make_engine, session_factory, transaction
     from node.errors import NodeError
+    from node.sync.broker import CeleryKick
+    from node.sync.publish import Publisher, bind_publisher
     from schemas.enums import Role
 
     settings = get_settings()
@@ -60,6 +63,8 @@ def node_create_admin(username: str, display_name: str, password: str | None) ->
     engine = make_engine(settings.database_url, 1, 0)
     try:
         with transaction(session_factory(engine)) as session:
+            # Reported to the hub at once when enrolled (the backlog does it otherwise).
+            bind_publisher(session, Publisher(settings.key_file, CeleryKick(settings)))
             user = create_user(
                 session,
                 None,
@@ -176,22 +181,24 @@ def node_rotate_key() -> None:
 
 @node.command("publish-backlog")
 def node_publish_backlog() -> None:
-    """Publish every approved record version not published yet (idempotent)."""
+    """Publish every approved record version not published yet, and report every account
+    the hub has not been told about (idempotent)."""
     from node.sync.broker import CeleryKick
-    from node.sync.enrollment import publish_all_pending
+    from node.sync.enrollment import publish_all_pending, report_all_accounts
     from node.sync.publish import Publisher
     from sync.clock import SystemClock
 
     settings, engine, factory = _node_db()
+    publisher = Publisher(settings.key_file, CeleryKick(settings))
     try:
-        n = publish_all_pending(
-            factory, Publisher(settings.key_file, CeleryKick(settings)), SystemClock()
-        )
+        n = publish_all_pending(factory, publisher, SystemClock())
+        accounts = report_all_accounts(factory, publisher, SystemClock())
     except LookupError as exc:
         raise click.ClickException(f"cannot publish: {exc} (enroll the node first)") from None
     finally:
         engine.dispose()
     click.echo(f"published {n} record versions")
+    click.echo(f"reported {accounts} accounts to the hub")
 
 
 @node.command("sweep")
@@ -460,6 +467,47 @@ def central_keygen(force: bool) -> None:
     click.echo(f"hub key fingerprint: {key.public().fingerprint}")
 
 
+@central.command("create-admin")
+@click.option("--username", required=True, help="Login name of the national administrator.")
+@click.option("--name", "display_name", required=True, help="Display name, e.g. 应急管理部管理员.")
+@click.option(
+    "--password",
+    default=None,
+    help="Initial password (prompted for when omitted; must be changed at first login).",
+)
+def central_create_admin(username: str, display_name: str, password: str | None) -> None:
+    """Create a national administrator (国家局管理员) of the hub: the first one, or when
+    every administrator is locked out. Everything else is done over the API."""
+    from central.auth.service import create_user
+    from central.db import transaction
+    from central.errors import HubError
+    from central.models import HubUserRole
+    from sync.clock import SystemClock
+
+    if password is None:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Repeat password: "):
+            raise click.ClickException("passwords differ")
+    _settings, engine, factory = _central_db()
+    try:
+        with transaction(factory) as session:
+            user = create_user(
+                session,
+                _central_actor(),
+                username=username,
+                display_name=display_name,
+                role=HubUserRole.NATIONAL_ADMIN,
+                password=password,
+                now=SystemClock().now(),
+            )
+            click.echo(f"created national administrator {user.username} ({user.id})")
+    except HubError as exc:
+        raise click.ClickException(exc.detail) from None
+    finally:
+        engine.dispose()
+    click.echo("the password must be changed at the first login (POST /api/v1/auth/password)")
+
+
 @central.command("enroll-node")
 @click.option("--node-id", required=True, help="node:<province code>, e.g. node:150000.")
 @click.option("--jurisdiction", required=True, help="Province code (GB/T 2260), e.g. 150000.")
@@ -705,11 +753,26 @@ def central_serve(host: str, port: int, workers: int) -> None:
     help="Hub port; provinces listen on the ports after it.",
 )
 @click.option("--reset", is_flag=True, help="Delete the data directory first.")
-def demo(data_dir: str, port: int, reset: bool) -> None:
-    """Run minefed on this machine with an embedded PostgreSQL and demo data."""
+@click.option(
+    "--provinces",
+    default="150000,140000,530000",
+    show_default=True,
+    help="GB/T 2260 codes of the provinces to run, comma-separated.",
+)
+def demo(data_dir: str, port: int, reset: bool, provinces: str) -> None:
+    """Run the federation on this machine: the hub and provincial nodes with their
+    sync workers, on an embedded PostgreSQL, with demo data."""
     from minefed.demo import run_demo
+    from schemas.divisions import get_division
 
-    sys.exit(run_demo(data_dir, port, reset))
+    codes = tuple(c.strip() for c in provinces.split(",") if c.strip())
+    for code in codes:
+        division = get_division(code)
+        if division is None or division.level != "province":
+            raise click.BadParameter(
+                f"{code} is not a province code (PP0000)", param_hint="--provinces"
+            )
+    sys.exit(run_demo(data_dir, port, reset, codes))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
+from node.accounts.hub import UsccClaims
 from node.attachments.storage import AttachmentStorage, FilesystemStorage
 from node.config import NodeSettings, get_settings
 from node.db import make_engine, session_factory
@@ -27,7 +28,10 @@ rewards/penalties; the province's regulators review them, enter accidents and
 query their jurisdiction. Every error is `{"error": "<stable code>", "detail":
 "<中文> / <English>"}`; payload errors add `errors: [{field, rule, message}]`.
 Authenticate with `POST /api/v1/auth/token` (OAuth2 password flow) and send
-`Authorization: Bearer <token>`.
+`Authorization: Bearer <token>`, or, for pages, `POST /api/v1/auth/session`
+(an HttpOnly cookie; every POST/PUT/PATCH/DELETE then carries the session's
+`X-CSRF-Token`). Every route declares who may call it, over which
+jurisdiction (`x-access`; docs/accounts.md).
 """
 
 
@@ -91,17 +95,31 @@ def create_app(
     app.state.clock = clock or SystemClock()
     app.state.storage = storage or FilesystemStorage(settings.storage_dir)
     app.state.publisher = Publisher.from_settings(settings)  # signs what approvals publish
+    # Asks the hub before a contractor account is created (one per USCC nationally).
+    app.state.uscc_claims = UsccClaims(settings, app.state.clock)
     install_error_handlers(app)
 
     from node.routes import include_routes
 
     include_routes(app)
 
-    @app.get("/healthz", tags=["health"], summary="进程存活 / liveness")
+    from node.access import document_access, public
+
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="进程存活 / liveness",
+        dependencies=[public("liveness probe")],
+    )
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], summary="数据库可用 / readiness (database)")
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="数据库可用 / readiness (database)",
+        dependencies=[public("readiness probe")],
+    )
     def readyz() -> JSONResponse:
         try:
             with app.state.engine.connect() as conn:
@@ -111,4 +129,5 @@ def create_app(
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "up"})
 
+    document_access(app)
     return app

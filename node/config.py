@@ -39,6 +39,9 @@ class NodeSettings(BaseSettings):
     db_max_overflow: int = Field(20, ge=0, description="extra connections allowed under load")
     secret_key: str = Field(DEV_SECRET, description="secret for session cookies and CSRF tokens")
     token_ttl_s: int = Field(8 * 3600, ge=60, description="lifetime of an API bearer token")
+    session_ttl_s: int = Field(
+        8 * 3600, ge=60, description="lifetime of a page session (cookie), in seconds"
+    )
     storage_dir: Path = Field(
         Path("./data/attachments"), description="where attachment files are kept (filesystem)"
     )

@@ -65,18 +65,48 @@ def current_actor(
     clock: ClockDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Actor:
-    from node.auth.tokens import token_digest
+    """The account behind this request: a bearer token, or a page session cookie.
 
-    if not token:
+    Security: a bearer token (``Authorization: Bearer``) is used as is; a
+    session cookie authenticates only with its CSRF token (``X-CSRF-Token``)
+    on any method that can change something, because a browser sends cookies
+    on cross-site requests too. A token of one kind is never accepted as the
+    other. Tokens are looked up by SHA-256; a disabled, deleted or reset
+    account's tokens are revoked when that happens, and ``is_active`` is
+    checked here as well.
+    """
+    from node.auth.tokens import (
+        BEARER,
+        CSRF_HEADER,
+        SAFE_METHODS,
+        SESSION,
+        SESSION_COOKIE,
+        csrf_matches,
+        token_digest,
+    )
+
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if token:
+        secret, kind = token, BEARER
+    elif cookie:
+        secret, kind = cookie, SESSION
+    else:
         raise NotAuthenticated("请先登录", "authentication required", code="not_authenticated")
     now: datetime = clock.now()
-    row = session.get(ApiToken, token_digest(token))
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    digest = token_digest(secret)
+    row = session.get(ApiToken, digest)
+    if row is None or row.kind != kind or row.revoked_at is not None or row.expires_at <= now:
         raise NotAuthenticated(
             "登录已失效，请重新登录", "token invalid, expired or revoked", code="invalid_token"
         )
+    unsafe = request.method.upper() not in SAFE_METHODS
+    sent = request.headers.get(CSRF_HEADER)
+    if kind == SESSION and unsafe and not csrf_matches(settings.secret_key, secret, sent):
+        raise Forbidden(
+            "缺少或错误的 CSRF 令牌", "missing or wrong X-CSRF-Token", code="csrf_failed"
+        )
     user = session.get(User, row.user_id)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or user.deleted_at is not None:
         raise NotAuthenticated("账号已停用", "account disabled", code="account_disabled")
     return Actor(
         user_id=user.id,
@@ -86,6 +116,9 @@ def current_actor(
         contractor_id=user.contractor_id,
         client_address=client_address(request, settings),
         now=now,
+        must_change_password=user.must_change_password,
+        credential_hash=digest,
+        credential_kind=kind,
     )
 
 

@@ -66,3 +66,8 @@ class UnsupportedMediaType(NodeError):
 class TooManyRequests(NodeError):
     status_code = 429
     code = "too_many_requests"
+
+
+class Unavailable(NodeError):
+    status_code = 503
+    code = "unavailable"

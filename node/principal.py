@@ -23,6 +23,11 @@ class Actor:
     contractor_id: uuid.UUID | None
     client_address: str | None
     now: datetime
+    # An initial or one-time password: only replacing it is allowed (node/access.py).
+    must_change_password: bool = False
+    # SHA-256 of the bearer token or session secret of this request, and which it was.
+    credential_hash: str | None = None
+    credential_kind: str = "bearer"
 
     @property
     def today(self) -> date:

@@ -92,4 +92,14 @@ def parse_rfc3339(text: str) -> datetime:
     """
     if not isinstance(text, str) or not _RFC3339_Z.match(text):
         raise ValueError(f"not an RFC 3339 UTC time with seconds precision: {text!r}")
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    # Fixed positions (the pattern matched); datetime() refuses impossible dates
+    # and times as strptime would, several times faster.
+    return datetime(
+        int(text[0:4]),
+        int(text[5:7]),
+        int(text[8:10]),
+        int(text[11:13]),
+        int(text[14:16]),
+        int(text[17:19]),
+        tzinfo=UTC,
+    )

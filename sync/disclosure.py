@@ -29,7 +29,6 @@ not concealed (there is nothing to hide, and a slot would hide the absence).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import re
@@ -39,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sync.b64 import b64url_decode, b64url_encode
-from sync.canonical import JsonValue, canonical_json
+from sync.canonical import JsonValue, canonical_json, json_copy
 from sync.errors import CanonicalError, DisclosureError, DisclosureMismatch
 
 __all__ = [
@@ -48,6 +47,7 @@ __all__ = [
     "Disclosure",
     "SaltSource",
     "conceal",
+    "concealed_paths",
     "digest_of",
     "is_slot",
     "public_view",
@@ -90,7 +90,7 @@ class Disclosure:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, sent beside the envelope."""
-        return {"path": self.path, "salt": self.salt, "value": copy.deepcopy(self.value)}
+        return {"path": self.path, "salt": self.salt, "value": json_copy(self.value)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Disclosure:
@@ -100,7 +100,7 @@ class Disclosure:
         path, salt = data["path"], data["salt"]
         if not isinstance(path, str) or not isinstance(salt, str):
             raise DisclosureError("path and salt are strings")
-        return cls(path=path, salt=salt, value=copy.deepcopy(data["value"]))
+        return cls(path=path, salt=salt, value=json_copy(data["value"]))
 
 
 def digest_of(salt: str, path: str, value: object) -> str:
@@ -138,7 +138,7 @@ def conceal(
     """
     if _contains_sd_key(payload):
         raise DisclosureError(f"payload already contains {SD_KEY!r} keys")
-    out: dict[str, Any] = copy.deepcopy(dict(payload))
+    out: dict[str, Any] = json_copy(dict(payload))
     disclosures: dict[str, Disclosure] = {}
     for pattern in paths:
         for parent, key, concrete in _expand(out, _parse_pattern(pattern)):
@@ -154,6 +154,29 @@ def conceal(
     return out, [disclosures[p] for p in sorted(disclosures)]
 
 
+def concealed_paths(payload: Mapping[str, Any], paths: Iterable[str]) -> list[str]:
+    """The concrete paths :func:`conceal` would conceal in ``payload`` (its non-null
+    values at ``paths``), sorted, with the same refusals, but without drawing salts
+    or hashing: for a receiver checking that everything sensitive arrived concealed.
+    """
+    if _contains_sd_key(payload):
+        raise DisclosureError(f"payload already contains {SD_KEY!r} keys")
+    root = dict(payload)
+    found: set[str] = set()
+    for pattern in paths:
+        for parent, key, concrete in _expand(root, _parse_pattern(pattern)):
+            if parent[key] is None:
+                continue
+            if concrete in found:
+                raise DisclosureError(f"overlapping concealment at {concrete}")
+            found.add(concrete)
+    for path in found:
+        # One pattern inside another's value ("a" and "a.b", "x" and "x[0]").
+        if any(ch in ".[" and path[:i] in found for i, ch in enumerate(path)):
+            raise DisclosureError(f"overlapping concealment at {path}")
+    return sorted(found)
+
+
 def reveal(signed_payload: Mapping[str, Any], disclosures: Iterable[Disclosure]) -> dict[str, Any]:
     """Open the slots for which a disclosure is given, verifying each one.
 
@@ -164,7 +187,7 @@ def reveal(signed_payload: Mapping[str, Any], disclosures: Iterable[Disclosure])
     the same path twice). Verify the envelope signature first: this only
     proves the values match what was signed.
     """
-    out: dict[str, Any] = copy.deepcopy(dict(signed_payload))
+    out: dict[str, Any] = json_copy(dict(signed_payload))
     seen: set[str] = set()
     for disclosure in disclosures:
         try:
@@ -182,7 +205,7 @@ def reveal(signed_payload: Mapping[str, Any], disclosures: Iterable[Disclosure])
             raise DisclosureMismatch(f"{disclosure.path} is not a digest slot")
         if not hmac.compare_digest(slot[SD_KEY], disclosure.digest()):
             raise DisclosureMismatch(f"disclosure for {disclosure.path} does not match")
-        parent[key] = copy.deepcopy(disclosure.value)
+        parent[key] = json_copy(disclosure.value)
     return out
 
 
@@ -194,7 +217,7 @@ def public_view(signed_payload: Mapping[str, Any]) -> dict[str, Any]:
     it, keyed by :func:`slots`; those come from the hub's disclosures and are
     not covered by the signature.
     """
-    return copy.deepcopy(dict(signed_payload))
+    return json_copy(dict(signed_payload))
 
 
 def slots(signed_payload: Mapping[str, Any]) -> dict[str, str]:
@@ -281,7 +304,14 @@ def _locate(root: dict[str, Any], path: str) -> tuple[Any, Any]:
     return parent, steps[-1]
 
 
+# Leaves of a payload: checked by exact type first, because the ABC checks below
+# (Mapping, Sequence) are slow and a form has dozens of leaves.
+_LEAVES = (str, int, bool, type(None))
+
+
 def _contains_sd_key(value: object) -> bool:
+    if type(value) in _LEAVES:
+        return False
     if isinstance(value, Mapping):
         return SD_KEY in value or any(_contains_sd_key(v) for v in value.values())
     if isinstance(value, list | tuple):
@@ -300,6 +330,8 @@ def _contains_slot(value: object) -> bool:
 
 
 def _collect_slots(value: object, path: str, found: dict[str, str]) -> None:
+    if type(value) in _LEAVES:
+        return
     if is_slot(value):
         assert isinstance(value, dict)
         found[path] = value[SD_KEY]

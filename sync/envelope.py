@@ -23,15 +23,14 @@ the record (``NotOwner``) and the payload's schema (``SchemaInvalid``).
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping, MutableSet, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, ClassVar, NamedTuple
 
 from sync.b64 import b64url_decode, b64url_encode
-from sync.canonical import canonical_json
+from sync.canonical import canonical_json, json_copy
 from sync.clock import format_rfc3339, parse_rfc3339
 from sync.errors import (
     BadSignature,
@@ -65,9 +64,11 @@ __all__ = [
 #: The only envelope version this code understands.
 ENVELOPE_VERSION = 1
 
-#: ``record.publish``, ``record.tombstone``, ``relay.<x>``, ``directive.<x>``.
+#: ``record.publish``, ``record.tombstone``, ``relay.<x>``, ``directive.<x>`` (hub to
+#: node) and ``account.<x>`` (node to hub: facts about the node's accounts, never a
+#: password hash; docs/accounts.md).
 KIND_PATTERN = re.compile(
-    r"\A(?:record\.(?:publish|tombstone)|(?:relay|directive)\.[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*)\Z"
+    r"\A(?:record\.(?:publish|tombstone)|(?:relay|directive|account)\.[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*)\Z"
 )
 
 #: Prefix of a batch signature; "." is not in the base64url alphabet, so it
@@ -101,6 +102,9 @@ class Envelope:
     key_id: str
     payload: dict[str, Any]
     sig: str
+    # Canonical JSON of every field but sig, made once by __post_init__: the
+    # payload is treated as immutable (from_dict and to_dict copy it).
+    _signing: bytes = field(default=b"", init=False, repr=False, compare=False)
 
     FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"v", "kind", "sender", "seq", "recipient", "issued_at", "key_id", "payload", "sig"}
@@ -126,7 +130,7 @@ class Envelope:
         if not isinstance(self.payload, dict):
             raise EnvelopeMalformed("payload must be an object")
         try:
-            canonical_json(self.payload)
+            object.__setattr__(self, "_signing", canonical_json(self.unsigned_dict()))
         except CanonicalError as exc:
             raise EnvelopeMalformed(f"payload not canonicalisable: {exc.detail}") from exc
         if isinstance(self.sig, str) and self.sig.startswith(BATCH_SIG_PREFIX):
@@ -163,13 +167,17 @@ class Envelope:
         }
 
     def signing_bytes(self) -> bytes:
-        """Canonical JSON of :meth:`unsigned_dict`: exactly the bytes signed."""
-        return canonical_json(self.unsigned_dict())
+        """Canonical JSON of :meth:`unsigned_dict`: exactly the bytes signed.
+
+        Made once, when the envelope is built (the payload must not be changed
+        afterwards; nothing the protocol hands out lets it: see :meth:`to_dict`).
+        """
+        return self._signing
 
     def to_dict(self) -> dict[str, Any]:
         """Wire form (a fresh deep copy; mutating it cannot affect the envelope)."""
         data = self.unsigned_dict()
-        data["payload"] = copy.deepcopy(self.payload)
+        data["payload"] = json_copy(self.payload)
         data["sig"] = self.sig
         return data
 
@@ -177,9 +185,13 @@ class Envelope:
         """Canonical JSON of the whole envelope, ``sig`` included.
 
         This is what the hub's transparency log stores as leaf data, so the
-        log commits to the exact signed message.
+        log commits to the exact signed message. Keys sort as ``… "seq", "sig",
+        "v"``, so it is :meth:`signing_bytes` with ``"sig"`` put before ``"v"``.
         """
-        return canonical_json(self.to_dict())
+        tail = b',"v":%d}' % self.v
+        assert self._signing.endswith(tail)
+        sig = canonical_json(self.sig)
+        return self._signing[: -len(tail)] + b',"sig":' + sig + tail
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Envelope:
@@ -195,8 +207,8 @@ class Envelope:
             missing = sorted(cls.FIELDS - keys)
             unknown = sorted(str(k) for k in keys - cls.FIELDS)
             raise EnvelopeMalformed(f"missing fields {missing}, unknown fields {unknown}")
-        values = {f.name: data[f.name] for f in fields(cls)}
-        values["payload"] = copy.deepcopy(values["payload"])
+        values = {f.name: data[f.name] for f in fields(cls) if f.init}
+        values["payload"] = json_copy(values["payload"])
         return cls(**values)
 
 
@@ -223,7 +235,7 @@ def seal(
         "recipient": recipient,
         "issued_at": format_rfc3339(issued_at),
         "key_id": key.key_id,
-        "payload": copy.deepcopy(dict(payload)),
+        "payload": json_copy(dict(payload)),
     }
     try:
         signing_bytes = canonical_json(unsigned)
@@ -312,7 +324,7 @@ def seal_batch(
                 "recipient": item.recipient,
                 "issued_at": time,
                 "key_id": key.key_id,
-                "payload": copy.deepcopy(dict(item.payload)),
+                "payload": json_copy(dict(item.payload)),
             }
         )
     try:

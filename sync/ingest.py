@@ -14,6 +14,18 @@ Per stream (one sender to one recipient) the receiver keeps the last applied
   it. Any other exception is a fault on our side: it propagates, nothing of
   the request is kept, and the sender retries later.
 
+An applier may also be a :class:`BatchApplier`. Messages it calls
+``batchable`` are then verified and *prepared* (everything that needs no lock:
+schema, disclosures, the rows to write) before the locks of their stream are
+taken, and consecutive ones are applied together (``apply_many``: one lock of
+the rows they touch, one INSERT per table), without a savepoint each. The
+outcome is the same as one by one: a refused message is quarantined and
+leaves no trace while the others of the run are applied. Preparing outside
+the stream's lock lets a sender keep two requests in flight: the second does
+its work while the first holds the stream, then applies after it. (A stream
+whose next message opens the batch is locked first, so a request carrying
+later messages waits for it rather than finding a gap.)
+
 Applying must itself be idempotent per record version, because an operator's
 retry may apply an old message after newer ones.
 """
@@ -23,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
@@ -35,6 +47,7 @@ from sync.tables import QuarantinedMessage, StreamCursor
 
 __all__ = [
     "Applier",
+    "BatchApplier",
     "IngestOutcome",
     "ingest",
     "lock_cursor",
@@ -46,6 +59,37 @@ __all__ = [
 
 #: ``apply(session, envelope, disclosures)``; raises SyncError to refuse the message.
 Applier = Callable[[Session, Envelope, list[dict[str, Any]]], None]
+
+
+@runtime_checkable
+class BatchApplier(Protocol):
+    """An :data:`Applier` that can also prepare messages ahead and apply runs of them.
+
+    ``prepare`` checks what needs no lock and builds what ``apply_many`` will
+    write; it raises a :class:`~sync.errors.SyncError` to refuse and must write
+    nothing. ``apply_many`` applies prepared messages in order, with exactly
+    the effect of calling the applier on each: per message ``None`` (applied)
+    or the SyncError that refuses it, a refused one leaving no trace. Any
+    other exception propagates and fails the whole request.
+    """
+
+    def __call__(
+        self, session: Session, envelope: Envelope, disclosures: list[dict[str, Any]]
+    ) -> None: ...
+
+    def batchable(self, envelope: Envelope) -> bool:
+        """Whether ``envelope`` goes through :meth:`prepare` and :meth:`apply_many`."""
+        ...
+
+    def prepare(
+        self, session: Session, envelope: Envelope, disclosures: list[dict[str, Any]]
+    ) -> Any:
+        """Checks that need no lock; what :meth:`apply_many` needs. No writes."""
+        ...
+
+    def apply_many(self, session: Session, prepared: Sequence[Any]) -> list[SyncError | None]:
+        """Apply prepared messages in order; per message, ``None`` or why it was refused."""
+        ...
 
 
 def stream_name(sender: str, recipient: str) -> str:
@@ -141,19 +185,54 @@ def ingest(
     outcome = IngestOutcome()
     batch_cache: set[tuple[str, bytes, int]] = set()
     cursors: dict[str, StreamCursor] = {}
-    for message in messages:
-        raw = message.get("envelope")
-        disclosures = message.get("disclosures") or []
-        try:
-            if not isinstance(raw, Mapping) or not isinstance(disclosures, list):
-                raise EnvelopeMalformed("a message needs an envelope object and a disclosures list")
-            envelope = Envelope.from_dict(raw)
-        except SyncError as exc:
+    bulk = apply if isinstance(apply, BatchApplier) else None
+    items = [_parse(message) for message in messages]
+    if bulk is not None:
+        _lock_streams_continued(session, items, authenticated_sender, cursors, now)
+        for item in items:
+            envelope = item.envelope
+            if (
+                envelope is not None
+                and envelope.sender == authenticated_sender
+                and bulk.batchable(envelope)
+            ):
+                try:
+                    verify_envelope(envelope, keyring, batch_cache=batch_cache)
+                    item.prepared = bulk.prepare(session, envelope, item.disclosures)
+                except SyncError as exc:
+                    item.error = exc
+                item.batched = True
+    run: list[_Item] = []
+
+    def flush_run() -> None:
+        """Apply the prepared messages of the run together; quarantine the refused."""
+        ready = [item for item in run if item.error is None]
+        if ready:
+            assert bulk is not None
+            errors = bulk.apply_many(session, [item.prepared for item in ready])
+            for item, error in zip(ready, errors, strict=True):
+                item.error = error
+        for item in run:
+            assert item.envelope is not None
+            stream = stream_name(item.envelope.sender, item.envelope.recipient)
+            if item.error is None:
+                outcome.applied += 1
+            else:
+                quarantine(session, stream, item.message, item.error, now)
+                outcome.quarantined.append((stream, item.envelope.seq, item.error.code))
+        run.clear()
+
+    for item in items:
+        message, envelope = item.message, item.envelope
+        if envelope is None:
+            assert item.error is not None
+            flush_run()
             stream = stream_name(authenticated_sender, "?")
-            quarantine(session, stream, message, exc, now, sender=authenticated_sender)
-            outcome.quarantined.append((stream, -1, exc.code))
+            quarantine(session, stream, message, item.error, now, sender=authenticated_sender)
+            outcome.quarantined.append((stream, -1, item.error.code))
             continue
         if envelope.sender != authenticated_sender:
+            flush_run()
             # Filed under who really sent it, never under the party it impersonates.
             stream = stream_name(authenticated_sender, envelope.recipient)
             error = NotOwner(f"envelope from {envelope.sender} sent by {authenticated_sender}")
@@ -171,19 +250,76 @@ def ingest(
         if envelope.seq > cursor.last_seq + 1:
             outcome.gaps[stream] = cursor.last_seq + 1
             continue
-        try:
-            with session.begin_nested():
-                _apply_one(session, envelope, list(disclosures), keyring, apply, batch_cache)
-            outcome.applied += 1
-        except SyncError as exc:
-            quarantine(session, stream, message, exc, now)
-            outcome.quarantined.append((stream, envelope.seq, exc.code))
+        if item.batched:
+            run.append(item)
+        else:
+            flush_run()
+            try:
+                with session.begin_nested():
+                    _apply_one(session, envelope, item.disclosures, keyring, apply, batch_cache)
+                outcome.applied += 1
+            except SyncError as exc:
+                quarantine(session, stream, message, exc, now)
+                outcome.quarantined.append((stream, envelope.seq, exc.code))
         cursor.last_seq = envelope.seq
         cursor.updated_at = now
         session.add(cursor)
+    flush_run()
     session.flush()
     outcome.last_applied = {s: c.last_seq for s, c in cursors.items()}
     return outcome
+
+
+@dataclass
+class _Item:
+    """One message of a batch: parsed, and for a :class:`BatchApplier` verified and
+    prepared ahead (``error`` says why not)."""
+
+    message: Mapping[str, Any]
+    envelope: Envelope | None
+    disclosures: list[dict[str, Any]]
+    error: SyncError | None = None
+    batched: bool = False
+    prepared: Any = None
+
+
+def _parse(message: Mapping[str, Any]) -> _Item:
+    raw = message.get("envelope")
+    disclosures = message.get("disclosures") or []
+    try:
+        if not isinstance(raw, Mapping) or not isinstance(disclosures, list):
+            raise EnvelopeMalformed("a message needs an envelope object and a disclosures list")
+        return _Item(message, Envelope.from_dict(raw), list(disclosures))
+    except SyncError as exc:
+        return _Item(message, None, [], error=exc)
+
+
+def _lock_streams_continued(
+    session: Session,
+    items: Sequence[_Item],
+    sender: str,
+    cursors: dict[str, StreamCursor],
+    now: datetime,
+) -> None:
+    """Lock now the streams whose next message (by a plain read of the cursor) opens
+    this batch; the others are locked when the loop reaches them, after preparing."""
+    firsts: dict[str, int] = {}
+    for item in items:
+        if item.envelope is not None and item.envelope.sender == sender:
+            stream = stream_name(item.envelope.sender, item.envelope.recipient)
+            firsts.setdefault(stream, item.envelope.seq)
+    if not firsts:
+        return
+    last = dict(
+        session.exec(
+            select(StreamCursor.stream, StreamCursor.last_seq).where(
+                col(StreamCursor.stream).in_(list(firsts))
+            )
+        ).all()
+    )
+    for stream, seq in firsts.items():
+        if seq == last.get(stream, 0) + 1:
+            cursors[stream] = lock_cursor(session, stream, now)
 
 
 def retry_quarantined(

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
 
@@ -35,6 +35,7 @@ __all__ = [
     "enqueue_envelope",
     "lock_peer",
     "pending",
+    "pending_json",
     "record_ack",
     "record_failure",
 ]
@@ -122,6 +123,30 @@ def pending(
             .limit(limit)
         )
     )
+
+
+def pending_json(
+    session: Session, recipient: str, *, after: int | None = None, limit: int = 500
+) -> list[tuple[int, str]]:
+    """:func:`pending` as ``(seq, message)``, each message the JSON text of
+    ``{"envelope", "disclosures"}`` written by PostgreSQL from the stored JSONB.
+
+    For a sender that forwards messages unchanged: nothing is parsed into
+    Python objects and written out again (the receiver verifies the envelope
+    from its values, so the spelling of the JSON does not matter).
+    """
+    if after is None:
+        state = session.get(PeerState, recipient)
+        after = state.acked_seq if state else 0
+    rows = session.execute(
+        text(
+            "SELECT seq, jsonb_build_object('envelope', envelope, 'disclosures', disclosures)::text "
+            "FROM sync_outbox WHERE recipient = :recipient AND seq > :after "
+            "ORDER BY seq LIMIT :limit"
+        ),
+        {"recipient": recipient, "after": after, "limit": limit},
+    )
+    return [(int(seq), str(message)) for seq, message in rows]
 
 
 def record_ack(session: Session, peer: str, acked_seq: int, now: datetime) -> PeerState:

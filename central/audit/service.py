@@ -5,6 +5,7 @@ Entries name ids (nodes, keys, records, quarantine rows), never personal data.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,11 +17,9 @@ from central.models import HubAuditEvent
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who did something at the hub, and from where.
-
-    Until hub accounts exist: ``"operator"`` (the interim operator token),
-    ``"cli:<os user>"`` (a command run on the hub's host) or a node id (a
-    signed sync request).
+    """Who did something at the hub, and from where: a hub user's name (a national
+    administrator or staff member), ``"cli:<os user>"`` (a command run on the
+    hub's host) or a node id (a signed sync request, a node applying a directive).
     """
 
     name: str
@@ -32,7 +31,7 @@ def record_event(
     actor: Actor,
     action: str,
     entity_kind: str,
-    entity_id: str | int | None,
+    entity_id: str | int | uuid.UUID | None,
     at: datetime,
     detail: dict[str, Any] | None = None,
 ) -> HubAuditEvent:

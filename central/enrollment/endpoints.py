@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from central.access import public
 from central.deps import ClockDep, HubKeyDep, SessionDep, SettingsDep
 from central.enrollment import service
 from central.enrollment.schemas import EnrollAnswer, EnrollRequest
@@ -20,6 +21,7 @@ router = APIRouter(prefix="/sync/v1", tags=["sync"])
         409: {"description": "已注册或公钥冲突 / already enrolled or key conflict"},
         410: {"description": "令牌已使用或已过期 / token used or expired"},
     },
+    dependencies=[public("the one-time enrollment token in the body is the credential")],
 )
 def enroll(
     body: EnrollRequest,

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from central.access import public, signed_by_node
 from central.deps import ClockDep, HubKeyDep, RawBody, SessionDep, SettingsDep, SignedNode
 from central.errors import BadRequest
 from central.keys import service
@@ -26,6 +27,7 @@ router = APIRouter(tags=["keys"])
         409: {"description": "新公钥已登记 / new key already registered"},
         422: {"description": "轮换声明无效 / invalid rotation statement"},
     },
+    dependencies=[signed_by_node("signed with the old key; only its own key")],
 )
 def rotate(
     node: SignedNode,
@@ -65,6 +67,7 @@ def rotate(
     "/api/v1/public/keys",
     summary="公开密钥列表 / the hub key and every node key with validity",
     response_model=PublicKeys,
+    dependencies=[public("public keys, for anyone to verify signed records offline")],
 )
 def public_keys(request: Request, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     """Public, no authentication: what anyone needs to verify a signed record offline."""

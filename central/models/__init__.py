@@ -1,6 +1,15 @@
 """The hub's tables (all named ``hub_*``), one module per table family, plus the
 protocol's shared ``sync_*`` tables. Importing this registers them all."""
 
+from central.models.accounts import (
+    AccountStatus,
+    HubAccount,
+    HubCredential,
+    HubProvinceQuota,
+    HubUsccClaim,
+    HubUser,
+    HubUserRole,
+)
 from central.models.audit import HubAuditEvent
 from central.models.nodes import HubEnrollmentToken, HubNode, HubNodeKey, NodeStatus
 from central.models.records import HubPublication, HubRecord
@@ -13,12 +22,19 @@ from sync.tables import (
 )
 
 __all__ = [
+    "AccountStatus",
+    "HubAccount",
     "HubAuditEvent",
+    "HubCredential",
     "HubEnrollmentToken",
     "HubNode",
     "HubNodeKey",
+    "HubProvinceQuota",
     "HubPublication",
     "HubRecord",
+    "HubUsccClaim",
+    "HubUser",
+    "HubUserRole",
     "NodeStatus",
     "OutboxMessage",
     "PeerState",

@@ -17,7 +17,7 @@ class HubAuditEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     at: datetime = Field(sa_column=tz_column(index=True))
-    # Who: "operator" (the interim token), "cli:<os user>", or a node id.
+    # Who: a hub user's name, "cli:<os user>", "anonymous" (a failed login), or a node id.
     actor: str = Field(max_length=64, index=True)
     client_address: str | None = Field(default=None, max_length=64)
     action: str = Field(max_length=64, index=True)  # e.g. node.enrolled, key.revoked

@@ -1,21 +1,27 @@
-"""Operator APIs (interim operator token) and the Prometheus endpoint."""
+"""Operator APIs (hub users: the bureau's staff read, its administrators act) and the
+Prometheus endpoint."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from central.deps import ClockDep, OperatorDep, SessionDep, SettingsDep
+from central.access import ADMIN, BUREAU, Scope, allow, public
+from central.deps import ClockDep, SessionDep, SettingsDep
 from central.operations import metrics, service
 from central.operations.schemas import QuarantineItem, QuarantineList, SyncStatus
+from central.principal import HubPrincipal
 
 router = APIRouter(tags=["operations"])
 
+ReaderDep = Annotated[HubPrincipal, allow(BUREAU, Scope.NATIONAL, "every node's sync state")]
+ActorDep = Annotated[HubPrincipal, allow(ADMIN, Scope.NATIONAL, "retry or skip any message")]
+
 _OPERATOR: dict[int | str, dict[str, Any]] = {
-    401: {"description": "缺少运维令牌 / operator token missing"},
-    403: {"description": "运维令牌无效 / operator token invalid"},
+    401: {"description": "未登录 / not logged in"},
+    403: {"description": "无权限 / role not allowed"},
 }
 
 
@@ -25,7 +31,7 @@ _OPERATOR: dict[int | str, dict[str, Any]] = {
     response_model=SyncStatus,
     responses=_OPERATOR,
 )
-def sync_status(_: OperatorDep, session: SessionDep, clock: ClockDep) -> SyncStatus:
+def sync_status(_: ReaderDep, session: SessionDep, clock: ClockDep) -> SyncStatus:
     """Per node: contact, incoming streams, the hub's queue to it, quarantine counts."""
     return service.sync_status(session, clock.now())
 
@@ -37,7 +43,7 @@ def sync_status(_: OperatorDep, session: SessionDep, clock: ClockDep) -> SyncSta
     responses={**_OPERATOR, 422: {"description": "参数错误 / bad parameter"}},
 )
 def quarantine_list(
-    _: OperatorDep,
+    _: ReaderDep,
     session: SessionDep,
     status: str = Query("pending", description="pending, applied or skipped"),
     node: str | None = Query(None, description="只看某节点 / one node only"),
@@ -60,14 +66,14 @@ def quarantine_list(
 )
 def quarantine_retry(
     quarantine_id: int,
-    actor: OperatorDep,
+    principal: ActorDep,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
 ) -> QuarantineItem:
     """Verify and apply it again; it stays pending (with the new reason) if it still fails."""
     return service.retry(
-        session, quarantine_id, actor=actor, now=clock.now(), hub_id=settings.hub_id
+        session, quarantine_id, actor=principal.actor, now=clock.now(), hub_id=settings.hub_id
     )
 
 
@@ -82,9 +88,9 @@ def quarantine_retry(
     },
 )
 def quarantine_skip(
-    quarantine_id: int, actor: OperatorDep, session: SessionDep, clock: ClockDep
+    quarantine_id: int, principal: ActorDep, session: SessionDep, clock: ClockDep
 ) -> QuarantineItem:
-    return service.skip(session, quarantine_id, actor=actor, now=clock.now())
+    return service.skip(session, quarantine_id, actor=principal.actor, now=clock.now())
 
 
 @router.get(
@@ -92,6 +98,7 @@ def quarantine_skip(
     summary="Prometheus 指标 / Prometheus metrics",
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "exposition text"}},
+    dependencies=[public("Prometheus scrapes; counts only, no names; restrict at the proxy")],
 )
 def prometheus(session: SessionDep, clock: ClockDep) -> Response:
     """Computed from the database at each scrape; restrict access at the reverse proxy."""

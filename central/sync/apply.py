@@ -5,6 +5,14 @@ validity were verified; everything here is *authority* and *schema*: who may
 say what. Raising a :class:`~sync.errors.SyncError` quarantines the message
 (nothing it did is kept: the ingest runs it in a savepoint).
 
+Publications are applied in bulk (:class:`HubApplier` is a
+:class:`sync.ingest.BatchApplier`): each is first *prepared* without locks
+(schema, jurisdiction, disclosures, the form, the rows to write:
+:func:`prepare_publication`), then a run of them is written at once
+(:func:`write_publications`): ownership checked in order against the rows
+they touch (locked once), then one INSERT of the log entries and one upsert of
+the projections. A message applied alone goes the same way, as a run of one.
+
 Applying is idempotent per record version, because an operator may retry an
 old quarantined message long after newer versions arrived:
 
@@ -20,11 +28,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import null, update
+from sqlalchemy import Table, null, update
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
 
@@ -34,9 +44,9 @@ from schemas.errors import format_error_list
 from schemas.forms import FORMS, SENSITIVE
 from schemas.identifiers import mask_phone, mask_resident_id
 from sync.clock import parse_rfc3339
-from sync.disclosure import Disclosure, conceal, is_slot, reveal, slots
+from sync.disclosure import Disclosure, concealed_paths, is_slot, reveal, slots
 from sync.envelope import Envelope
-from sync.errors import DisclosureError, NotOwner, SchemaInvalid, WrongRecipient
+from sync.errors import DisclosureError, NotOwner, SchemaInvalid, SyncError, WrongRecipient
 from sync.merkle import leaf_hash
 from sync.outbox import enqueue_envelope
 
@@ -60,6 +70,22 @@ class HubApplier:
         self.hub_id = hub_id
         self.now = now
 
+    def batchable(self, envelope: Envelope) -> bool:
+        """Publications to this hub are prepared ahead and applied in runs."""
+        return envelope.kind == PUBLISH and envelope.recipient == self.hub_id
+
+    def prepare(
+        self, session: Session, envelope: Envelope, disclosures: list[dict[str, Any]]
+    ) -> PreparedPublication:
+        """Everything of a publication that needs no lock (:func:`prepare_publication`)."""
+        return prepare_publication(session, envelope, disclosures, self.now)
+
+    def apply_many(
+        self, session: Session, prepared: Sequence[PreparedPublication]
+    ) -> list[SyncError | None]:
+        """Apply prepared publications in order (:func:`write_publications`)."""
+        return write_publications(session, prepared)
+
     def __call__(
         self, session: Session, envelope: Envelope, disclosures: list[dict[str, Any]]
     ) -> None:
@@ -72,6 +98,12 @@ class HubApplier:
                 apply_tombstone(session, envelope, self.now)
         elif envelope.kind.startswith("relay."):
             apply_relay(session, envelope, disclosures, self.now, self.hub_id)
+        elif envelope.kind == "account.report":
+            from central.accounts.reports import apply_report
+
+            if envelope.recipient != self.hub_id:
+                raise WrongRecipient(f"{envelope.kind} goes to {self.hub_id}")
+            apply_report(session, envelope, self.now)
         else:
             raise SchemaInvalid(f"a node may not send {envelope.kind}")
 
@@ -98,12 +130,17 @@ def _sender_node(session: Session, envelope: Envelope) -> HubNode:
 
 
 def _locked_record(session: Session, record_id: str) -> HubRecord | None:
+    # populate_existing: publications are written with Core statements, so an
+    # object already in the session may be older than its row.
     return session.exec(
-        select(HubRecord).where(col(HubRecord.record_id) == record_id).with_for_update()
+        select(HubRecord)
+        .where(col(HubRecord.record_id) == record_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).first()
 
 
-def _check_owner(existing: HubRecord | None, sender: str, owner: str, kind: str) -> None:
+def _check_owner(existing: _Held | HubRecord | None, sender: str, owner: str, kind: str) -> None:
     if owner != sender:
         raise NotOwner(f"payload owner {owner} is not the sender {sender}")
     if existing is not None and existing.owner != sender:
@@ -176,14 +213,22 @@ def masked_form(signed: Any, revealed: Any, name: str = "") -> Any:
 # --- record.publish ---------------------------------------------------------------
 
 
-def apply_publish(
-    session: Session, envelope: Envelope, raw_disclosures: list[dict[str, Any]], now: datetime
-) -> None:
-    """Check authority and schema of a publication, then log it and update the projection."""
-    payload: PublishPayload = _validated(PublishPayload, envelope.payload)
-    node = _sender_node(session, envelope)
-    existing = _locked_record(session, payload.record_id)
-    _check_owner(existing, envelope.sender, payload.owner, payload.kind.value)
+@dataclass
+class _Held:
+    """What the checks need of a ``hub_record`` row (locked), or of one written earlier
+    in the same run."""
+
+    owner: str
+    kind: str
+    version_no: int
+    deleted: bool
+
+
+def _check_content(
+    envelope: Envelope, payload: PublishPayload, node: HubNode, raw_disclosures: Sequence[Any]
+) -> tuple[Any, list[Disclosure]]:
+    """Jurisdiction, divisions, disclosures and the form; the revealed data and the
+    parsed disclosures. Raises a SyncError; touches no table."""
     if payload.province_code != node.jurisdiction:
         raise NotOwner(
             f"province {payload.province_code} is not {node.node_id}'s jurisdiction "
@@ -195,13 +240,19 @@ def apply_publish(
 
     disclosures = _disclosures(raw_disclosures)
     revealed = reveal(payload.data, disclosures)
-    unopened = sorted(slots(revealed))
+    signed_slots = set(slots(payload.data))
+    # Slots left closed, and any inside a disclosed value (as slots(revealed) would).
+    unopened = sorted(signed_slots - {d.path for d in disclosures}) + [
+        inner
+        for d in disclosures
+        if isinstance(d.value, dict | list)
+        for inner in slots({d.path: d.value})
+    ]
     if unopened:
         raise SchemaInvalid(f"concealed without a disclosure: {', '.join(unopened[:5])}")
     # Personal data must never reach the public projection in clear: every
     # sensitive value of the form has to arrive concealed.
-    _, expected_slots = conceal(revealed, SENSITIVE[payload.kind])
-    in_clear = sorted({d.path for d in expected_slots} - set(slots(payload.data)))
+    in_clear = sorted(set(concealed_paths(revealed, SENSITIVE[payload.kind])) - signed_slots)
     if in_clear:
         raise SchemaInvalid(f"sensitive values not concealed: {', '.join(in_clear[:5])}")
     form_model = FORMS[payload.kind][0]
@@ -209,35 +260,198 @@ def apply_publish(
     for field, expected in _agreeing_fields(payload).items():
         if field in revealed and revealed[field] != expected:
             raise SchemaInvalid(f"data.{field} disagrees with the payload")
+    return revealed, disclosures
 
-    if existing is not None and existing.deleted_at is not None:
-        return  # a tombstone is final; this is an old message retried
-    _log(session, envelope, payload.record_id, payload.kind.value, payload.version_no, now)
-    if existing is not None and existing.version_no >= payload.version_no:
-        return  # the same or an older version: logged, the projection keeps the newest
 
-    record = existing or HubRecord(
-        record_id=payload.record_id,
-        kind=payload.kind.value,
-        owner=envelope.sender,
-        version_no=payload.version_no,
-        envelope={},
-        received_at=now,
+def _publication_row(
+    envelope: Envelope, payload: PublishPayload, wire: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The ``hub_publication`` row of an accepted publication."""
+    data = envelope.canonical_bytes()
+    return {
+        "node_id": envelope.sender,
+        "record_id": payload.record_id,
+        "kind": envelope.kind,
+        "record_kind": payload.kind.value,
+        "version_no": payload.version_no,
+        "envelope": wire,
+        "envelope_sha256": hashlib.sha256(data).hexdigest(),
+        "leaf_hash": leaf_hash(data),
+        "received_at": now,
+    }
+
+
+def _record_row(
+    envelope: Envelope,
+    payload: PublishPayload,
+    wire: dict[str, Any],
+    revealed: Any,
+    disclosures: list[Disclosure],
+    now: datetime,
+) -> dict[str, Any]:
+    """The ``hub_record`` projection of a publication (every column)."""
+    return {
+        "record_id": payload.record_id,
+        "kind": payload.kind.value,
+        "owner": envelope.sender,
+        "contractor_uscc": payload.contractor.uscc,
+        "contractor_name": payload.contractor.name,
+        "province_code": payload.province_code,
+        "city_code": payload.city_code,
+        "county_code": payload.county_code,
+        "version_no": payload.version_no,
+        "public_data": masked_form(payload.data, revealed),
+        "envelope": wire,
+        "disclosures": [d.to_dict() for d in disclosures],
+        "approved_at": parse_rfc3339(payload.approved_at),
+        "first_entered_at": parse_rfc3339(payload.first_entered_at),
+        "received_at": now,
+        "deleted_at": None,
+        "delete_reason": None,
+    }
+
+
+_PUBLICATIONS = cast(Table, HubPublication.__table__)  # type: ignore[attr-defined]
+_RECORDS = cast(Table, HubRecord.__table__)  # type: ignore[attr-defined]
+
+_RECORD_UPDATED = (
+    "contractor_uscc",
+    "contractor_name",
+    "province_code",
+    "city_code",
+    "county_code",
+    "version_no",
+    "public_data",
+    "envelope",
+    "disclosures",
+    "approved_at",
+    "first_entered_at",
+    "received_at",
+)
+
+
+@dataclass
+class PreparedPublication:
+    """A publication checked as far as it can be without locks, with its rows."""
+
+    envelope: Envelope
+    payload: PublishPayload
+    log_row: dict[str, Any]
+    record_row: dict[str, Any]
+
+
+def prepare_publication(
+    session: Session, envelope: Envelope, raw_disclosures: Sequence[Any], now: datetime
+) -> PreparedPublication:
+    """The payload's shape, the sender's enrollment and jurisdiction, disclosures and
+    the form (SyncError if any fails), and the rows an accepted publication writes.
+    Locks and writes nothing; ownership is checked by :func:`write_publications`."""
+    payload: PublishPayload = _validated(PublishPayload, envelope.payload)
+    node = _sender_node(session, envelope)
+    if payload.owner != envelope.sender:
+        raise NotOwner(f"payload owner {payload.owner} is not the sender {envelope.sender}")
+    revealed, disclosures = _check_content(envelope, payload, node, raw_disclosures)
+    # The wire form for the JSONB columns; shares the envelope's payload, read only.
+    wire = {**envelope.unsigned_dict(), "sig": envelope.sig}
+    return PreparedPublication(
+        envelope,
+        payload,
+        _publication_row(envelope, payload, wire, now),
+        _record_row(envelope, payload, wire, revealed, disclosures, now),
     )
-    record.contractor_uscc = payload.contractor.uscc
-    record.contractor_name = payload.contractor.name
-    record.province_code = payload.province_code
-    record.city_code = payload.city_code
-    record.county_code = payload.county_code
-    record.version_no = payload.version_no
-    record.public_data = masked_form(payload.data, revealed)
-    record.envelope = envelope.to_dict()
-    record.disclosures = [d.to_dict() for d in disclosures]
-    record.approved_at = parse_rfc3339(payload.approved_at)
-    record.first_entered_at = parse_rfc3339(payload.first_entered_at)
-    record.received_at = now
-    session.add(record)
-    session.flush()
+
+
+def write_publications(
+    session: Session, prepared: Sequence[PreparedPublication]
+) -> list[SyncError | None]:
+    """Apply prepared publications in order, as if one by one; per message ``None``
+    or the SyncError that refuses it (a refused one writes nothing).
+
+    Locks the ``hub_record`` rows of the run once, checks ownership in order
+    (against those rows and what earlier messages of the run did), then writes
+    the log entries with one INSERT (a version already logged is left alone) and
+    the projections with one upsert (the highest version of each record; never
+    over a tombstone or a higher version).
+    """
+    results: list[SyncError | None] = [None] * len(prepared)
+    if not prepared:
+        return results
+    ids = sorted({p.payload.record_id for p in prepared})
+    held = {
+        row.record_id: _Held(row.owner, row.kind, row.version_no, row.deleted_at is not None)
+        for row in session.execute(
+            core_select(
+                col(HubRecord.record_id),
+                col(HubRecord.owner),
+                col(HubRecord.kind),
+                col(HubRecord.version_no),
+                col(HubRecord.deleted_at),
+            )
+            .where(col(HubRecord.record_id).in_(ids))
+            .order_by(col(HubRecord.record_id))
+            .with_for_update()
+        )
+    }
+    log: dict[tuple[str, int], dict[str, Any]] = {}
+    projection: dict[str, dict[str, Any]] = {}
+    for i, item in enumerate(prepared):
+        payload, sender = item.payload, item.envelope.sender
+        existing = held.get(payload.record_id)
+        try:
+            _check_owner(existing, sender, payload.owner, payload.kind.value)
+        except SyncError as exc:
+            results[i] = exc
+            continue
+        if existing is not None and existing.deleted:
+            continue  # a tombstone is final; this is an old message retried
+        log.setdefault((payload.record_id, payload.version_no), item.log_row)
+        if existing is not None and existing.version_no >= payload.version_no:
+            continue  # the same or an older version: logged, the projection keeps the newest
+        projection[payload.record_id] = item.record_row
+        held[payload.record_id] = _Held(sender, payload.kind.value, payload.version_no, False)
+    # Core statements on the tables (not the ORM's bulk path, which costs more per row).
+    if log:
+        session.execute(insert(_PUBLICATIONS).on_conflict_do_nothing(), list(log.values()))
+    if projection:
+        upsert = insert(_RECORDS)
+        session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[_RECORDS.c.record_id],
+                set_={name: upsert.excluded[name] for name in _RECORD_UPDATED},
+                # Defensive: the rows are locked and were checked above.
+                where=(_RECORDS.c.version_no < upsert.excluded.version_no)
+                & _RECORDS.c.deleted_at.is_(None),
+            ),
+            list(projection.values()),
+        )
+    return results
+
+
+def apply_publications(
+    session: Session, items: Sequence[tuple[Envelope, list[dict[str, Any]]]], now: datetime
+) -> list[SyncError | None]:
+    """Prepare and apply publications in order; per message ``None`` or its refusal."""
+    results: list[SyncError | None] = [None] * len(items)
+    ready: list[tuple[int, PreparedPublication]] = []
+    for i, (envelope, disclosures) in enumerate(items):
+        try:
+            ready.append((i, prepare_publication(session, envelope, disclosures, now)))
+        except SyncError as exc:
+            results[i] = exc
+    written = write_publications(session, [p for _, p in ready])
+    for (i, _), error in zip(ready, written, strict=True):
+        results[i] = error
+    return results
+
+
+def apply_publish(
+    session: Session, envelope: Envelope, raw_disclosures: list[dict[str, Any]], now: datetime
+) -> None:
+    """Check authority and schema of one publication, then log it and update the
+    projection (a run of one: :func:`apply_publications`)."""
+    (error,) = apply_publications(session, [(envelope, raw_disclosures)], now)
+    if error is not None:
+        raise error
 
 
 # --- record.tombstone -------------------------------------------------------------

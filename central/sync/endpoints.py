@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
+from central.access import signed_by_node
 from central.deps import ClockDep, RawBody, SessionDep, SettingsDep, SignedNode
 from central.sync import service
 from central.sync.schemas import InboxAnswer, MessagesAnswer
@@ -28,6 +29,7 @@ _SIGNED: dict[int | str, dict[str, Any]] = {
         400: {"description": "正文格式错误 / malformed body"},
         413: {"description": "消息过多 / too many messages"},
     },
+    dependencies=[signed_by_node("its own streams (and relays it signed)")],
 )
 def push_messages(
     node: SignedNode, body: RawBody, session: SessionDep, settings: SettingsDep, clock: ClockDep
@@ -46,6 +48,7 @@ def push_messages(
     summary="节点拉取收件箱 / pull the node's inbox",
     response_model=InboxAnswer,
     responses={**_SIGNED, 409: {"description": "游标超前 / inbox cursor ahead of the hub"}},
+    dependencies=[signed_by_node("its own inbox only")],
 )
 def pull_inbox(
     node: SignedNode,

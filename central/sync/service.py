@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session
+from sqlalchemy import event, text, update
+from sqlmodel import Session, col
 
 from central.errors import BadRequest, Conflict, Forbidden, NotAuthenticated, PayloadTooLarge
 from central.keys.service import load_keyring
@@ -57,9 +57,26 @@ def authenticate(
         raise NotAuthenticated("未注册的节点", f"{sender} is not enrolled", code="unknown_node")
     if node.status != NodeStatus.ACTIVE:
         raise Forbidden("该节点已被暂停", f"{sender} is suspended", code="node_suspended")
-    node.last_contact_at = now
-    session.add(node)
+    _touch_before_commit(session, sender, now)
     return node
+
+
+def _touch_before_commit(session: Session, node_id: str, now: datetime) -> None:
+    """Record the node's contact time as the request's last statement.
+
+    The UPDATE locks the node's row until commit. Taken when the request starts,
+    it made a node's concurrent requests wait for each other from beginning to
+    end (a push of 500 messages waited ~0.5 s for the one before it, so the
+    hub's second process had nothing to do); taken last, it is held for the
+    commit only.
+    """
+
+    def touch(committing: Session) -> None:
+        committing.execute(
+            update(HubNode).where(col(HubNode.node_id) == node_id).values(last_contact_at=now)
+        )
+
+    event.listen(session, "before_commit", touch, once=True)
 
 
 def parse_messages(body: bytes, max_batch: int) -> list[Mapping[str, Any]]:

@@ -1,18 +1,28 @@
 """Accounts held by this node: regulators and administrators of the province, and
-contractors (one account per USCC). The hub's allocation of accounts arrives in a
-later stage; until then a provincial administrator is created from the CLI."""
+contractors (one account per USCC nationally).
+
+Who creates what (docs/accounts.md): the national bureau allocates provincial
+administrators at the hub (``directive.account_create``, applied by
+``node.accounts.directives``; ``minefed node create-admin`` remains for
+bootstrap and offline recovery); a provincial administrator creates the
+province's regulators inside the province; any regulator gives a contractor
+of its jurisdiction its one account, within the quota the bureau allocated,
+after the hub has recorded the USCC as this province's (``node.accounts.hub``).
+Every change is reported to the hub (``account.report``)."""
 
 from __future__ import annotations
 
 import uuid
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
+from node.accounts.hub import UsccClaims
+from node.accounts.reports import report_account
 from node.audit.service import record_event
 from node.auth.passwords import check_password_rules, hash_password
 from node.errors import Conflict, Forbidden, InvalidInput
 from node.jurisdiction import covers, division_level
-from node.models import Contractor, User
+from node.models import Contractor, NodeFederation, User
 from node.principal import Actor
 from schemas.divisions import get_division
 from schemas.enums import Role
@@ -26,8 +36,8 @@ ROLE_LEVEL = {
 }
 # Who may create which roles.
 CREATABLE_BY = {
+    # Provincial administrators themselves are allocated by the bureau at the hub.
     Role.PROVINCIAL_ADMIN: {
-        Role.PROVINCIAL_ADMIN,
         Role.PROVINCIAL_REGULATOR,
         Role.MUNICIPAL_REGULATOR,
         Role.COUNTY_REGULATOR,
@@ -77,8 +87,13 @@ def create_user(
     password: str,
     contractor: Contractor | None = None,
     must_change_password: bool = True,
+    report: bool = True,
 ) -> User:
-    """Create an account. ``actor`` None means the operator's CLI (bootstrap)."""
+    """Create an account. ``actor`` None means the operator's CLI (bootstrap).
+
+    ``report`` queues its ``account.report`` for the hub now (the caller does it
+    later otherwise: see :func:`create_account`).
+    """
     if actor is not None:
         allowed = CREATABLE_BY.get(Role(actor.role), set())
         if role not in allowed:
@@ -112,13 +127,17 @@ def create_user(
                 code="contractor_required",
                 field="uscc",
             )
-        if session.exec(select(User.id).where(User.contractor_id == contractor.id)).first():
+        live = select(User.id).where(
+            User.contractor_id == contractor.id, col(User.deleted_at).is_(None)
+        )
+        if session.exec(live).first():
             raise Conflict(
                 f"统一社会信用代码 {contractor.uscc} 已有账号，每个承包单位只能有一个账号",
                 f"USCC {contractor.uscc} already has an account (one per contractor)",
                 code="contractor_has_account",
                 field="uscc",
             )
+        check_quota(session)
     user = User(
         username=username,
         display_name=display_name,
@@ -143,6 +162,94 @@ def create_user(
             "contractor_uscc": contractor.uscc if contractor else None,
         },
     )
+    if report:
+        report_account(session, user, actor.now if actor else user.created_at)
+    return user
+
+
+def contractor_accounts_held(session: Session) -> int:
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == Role.CONTRACTOR, col(User.deleted_at).is_(None))
+        ).one()
+    )
+
+
+def quota_status(session: Session) -> tuple[int | None, int]:
+    """The province's contractor account quota (None: none allocated) and accounts held."""
+    federation = session.get(NodeFederation, 1)
+    quota = federation.contractor_account_quota if federation else None
+    return quota, contractor_accounts_held(session)
+
+
+def check_quota(session: Session) -> None:
+    """Refuse a contractor account beyond the quota the bureau allocated (409).
+
+    No quota allocated (or not enrolled) means no limit here; the hub checks
+    the quota again, atomically, when the USCC is claimed.
+    """
+    quota, held = quota_status(session)
+    if quota is not None and held >= quota:
+        raise Conflict(
+            f"本省承包单位账号已达国家局分配的上限（{quota} 个），请联系国家局增加配额",
+            f"the province's contractor account quota ({quota}) is used up; "
+            "ask the national bureau for more",
+            code="quota_exhausted",
+        )
+
+
+def create_account(
+    session: Session,
+    actor: Actor,
+    claims: UsccClaims,
+    *,
+    province_code: str,
+    username: str,
+    display_name: str,
+    role: str,
+    division_code: str,
+    password: str,
+    contractor: Contractor | None,
+) -> User:
+    """An account created at the node by an administrator or regulator.
+
+    A contractor account is checked here first (rules, jurisdiction, quota, one
+    per USCC in this node), then claimed at the hub (one per USCC nationally);
+    a refusal there rolls the whole creation back.
+    """
+    user = create_user(
+        session,
+        actor,
+        province_code=province_code,
+        username=username,
+        display_name=display_name,
+        role=role,
+        division_code=division_code,
+        password=password,
+        contractor=contractor,
+        report=False,
+    )
+    if contractor is not None:
+        # Before the report is queued: queuing locks the outbox counter until commit,
+        # and no other publication should wait for this HTTP call.
+        outcome = claims.claim(
+            session,
+            uscc=contractor.uscc,
+            account_id=user.id,
+            username=user.username,
+            contractor_name=contractor.name,
+        )
+        record_event(
+            session,
+            actor,
+            "account.uscc_claimed" if outcome == "claimed" else "account.uscc_unclaimed",
+            "user",
+            user.id,
+            {"uscc": contractor.uscc, "outcome": outcome},
+        )
+    report_account(session, user, actor.now)
     return user
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from starlette.types import Message
 
+from node.access import ALL, CONTRACTOR, Scope, allow
 from node.attachments import service
 from node.attachments.schemas import UPLOAD_EXAMPLE, AttachmentOut, ref_of
 from node.deps import ActorDep, SessionDep, SettingsDep, StorageDep
@@ -66,6 +67,13 @@ class BodyLimitedRoute(APIRoute):
         return limited
 
 
+_OWN = allow(CONTRACTOR, Scope.OWN, "the contractor's own scans")
+_READ = allow(
+    ALL,
+    Scope.OWN_OR_JURISDICTION,
+    "contractors their own; regulators those of records in their jurisdiction",
+)
+
 router = APIRouter(prefix="/api/v1/attachments", tags=["attachments"], route_class=BodyLimitedRoute)
 
 _ERRORS = {
@@ -90,6 +98,7 @@ _ERRORS = {
         413: {"description": "超过大小上限 / larger than the limit (`attachment_too_large`)"},
         415: {"description": "不是 PDF/JPEG/PNG / not a PDF, JPEG or PNG"},
     },
+    dependencies=[_OWN],
 )
 def upload(
     actor: ActorDep,
@@ -111,7 +120,9 @@ def upload(
     return ref_of(row)
 
 
-@router.get("", summary="本单位的附件 / my attachments", responses={403: _ERRORS[403]})
+@router.get(
+    "", summary="本单位的附件 / my attachments", responses={403: _ERRORS[403]}, dependencies=[_OWN]
+)
 def list_own(
     actor: ActorDep,
     session: SessionDep,
@@ -131,6 +142,7 @@ def list_own(
     "/{attachment_id}",
     summary="附件信息 / an attachment's metadata",
     responses={404: _ERRORS[404]},
+    dependencies=[_READ],
 )
 def read(attachment_id: uuid.UUID, actor: ActorDep, session: SessionDep) -> AttachmentOut:
     row, _ = service.get_readable(session, actor, attachment_id)
@@ -148,6 +160,7 @@ def read(attachment_id: uuid.UUID, actor: ActorDep, session: SessionDep) -> Atta
         },
         404: _ERRORS[404],
     },
+    dependencies=[_READ],
 )
 def content(
     attachment_id: uuid.UUID, actor: ActorDep, session: SessionDep, storage: StorageDep
@@ -176,6 +189,7 @@ def content(
         404: _ERRORS[404],
         409: {"description": "已被提交或已通过的版本引用 / in use (`attachment_in_use`)"},
     },
+    dependencies=[_OWN],
 )
 def delete(
     attachment_id: uuid.UUID, actor: ActorDep, session: SessionDep, storage: StorageDep

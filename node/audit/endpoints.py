@@ -6,21 +6,21 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlmodel import col, func, select
 
-from node.deps import SessionDep, require_roles
+from node.access import PROVINCIAL, Scope, allow
+from node.deps import SessionDep
 from node.models import AuditEvent
 from node.pagination import Page, PageDep
 from node.principal import CHINA_TZ, Actor
 from node.queries.schemas import check_range
-from schemas.enums import Role
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 ProvincialDep = Annotated[
-    Actor, Depends(require_roles(Role.PROVINCIAL_ADMIN, Role.PROVINCIAL_REGULATOR))
+    Actor, allow(PROVINCIAL, Scope.PROVINCE, "the node's whole trail (masked personal data)")
 ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -54,9 +55,12 @@ def record_event(
     detail: dict[str, Any] | None = None,
     *,
     client_address: str | None = None,
+    at: datetime | None = None,
 ) -> AuditEvent:
+    """Append one event. ``at`` defaults to the actor's time (the injected clock), or
+    the wall clock when no account acts (a command, a directive)."""
     event = AuditEvent(
-        at=actor.now if actor else utcnow(),
+        at=at or (actor.now if actor else utcnow()),
         actor_id=actor.user_id if actor else None,
         actor_username=actor.username if actor else None,
         actor_role=actor.role if actor else None,

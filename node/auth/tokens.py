@@ -1,9 +1,23 @@
-"""Opaque bearer tokens: random, stored only as SHA-256, revocable one by one."""
+"""Opaque bearer tokens and page sessions: random, stored only as SHA-256, revocable.
+
+A page session travels in an HttpOnly cookie; its CSRF token is an HMAC of the
+session secret under ``MINEFED_NODE_SECRET_KEY`` (OWASP's HMAC-based token
+pattern), so the server keeps no second secret, and a page that cannot read
+the cookie cannot compute it.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+
+BEARER = "bearer"
+SESSION = "session"
+SESSION_COOKIE = "minefed_session"
+CSRF_HEADER = "X-CSRF-Token"
+#: Methods that change nothing, so a cookie alone may authenticate them.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def new_token() -> str:
@@ -12,3 +26,16 @@ def new_token() -> str:
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def csrf_token(secret_key: str, session_token: str) -> str:
+    """The CSRF token bound to one page session (sent back in ``X-CSRF-Token``)."""
+    return hmac.new(
+        secret_key.encode(), b"csrf:" + session_token.encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def csrf_matches(secret_key: str, session_token: str, sent: str | None) -> bool:
+    if not sent:
+        return False
+    return hmac.compare_digest(sent.encode(), csrf_token(secret_key, session_token).encode())

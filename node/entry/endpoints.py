@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from node.access import ALL, REGULATORS, Scope, allow
 from node.deps import ActorDep, SessionDep, SettingsDep, require_roles
 from node.entry import repository, service
 from node.entry.schemas import (
@@ -27,6 +28,11 @@ from node.pagination import Page, PageDep
 from node.principal import Actor
 from schemas.enums import AccidentCategory, AccidentGrade, RecordKind
 from schemas.forms import AccidentCreate, RewardPenaltyCreate
+
+_ENTER = allow(REGULATORS, Scope.JURISDICTION, "what happened or was decided in the jurisdiction")
+_READ = allow(
+    ALL, Scope.OWN_OR_JURISDICTION, "contractors their own; regulators their jurisdiction"
+)
 
 router = APIRouter(tags=["entry"])
 
@@ -47,6 +53,7 @@ def _form(body: BaseModel) -> dict[str, Any]:
     summary="录入事故（录入即公示）/ enter an accident (published on entry)",
     description="事故等级由死亡、重伤人数和直接经济损失自动判定，不可填写。"
     " / The grade is derived from deaths, serious injuries and direct loss, never typed.",
+    dependencies=[_ENTER],
 )
 def enter_accident(
     body: AccidentCreate, actor: RegulatorDep, session: SessionDep, settings: SettingsDep
@@ -61,6 +68,7 @@ def enter_accident(
     description="一年内发生较大及以上事故，或一般事故三起及以上的承包单位（本辖区内发生的事故）。"
     " / Contractors with a 较大-or-worse accident, or three or more 一般 accidents, in the"
     " year, counting accidents that occurred in the caller's jurisdiction.",
+    dependencies=[_ENTER],
 )
 def report_to_licensing_authority(
     actor: RegulatorDep,
@@ -101,6 +109,7 @@ def report_to_licensing_authority(
 @router.get(
     "/api/v1/accidents",
     summary="事故列表（监管部门：本辖区；承包单位：本单位）/ accidents: jurisdiction or own",
+    dependencies=[_READ],
 )
 def list_accidents(
     actor: ActorDep,
@@ -158,6 +167,7 @@ def list_accidents(
 @router.get(
     "/api/v1/accidents/{record_id}",
     summary="查看事故及其更正历史 / an accident and its corrections",
+    dependencies=[_READ],
 )
 def read_accident(
     record_id: uuid.UUID, actor: ActorDep, session: SessionDep, settings: SettingsDep
@@ -169,6 +179,7 @@ def read_accident(
 @router.put(
     "/api/v1/accidents/{record_id}",
     summary="更正事故（生成新版本，即时公示）/ correct an accident (a new version, published)",
+    dependencies=[_ENTER],
 )
 def correct_accident(
     record_id: uuid.UUID,
@@ -187,6 +198,7 @@ def correct_accident(
     summary="监管部门录入奖惩（录入即公示）/ enter a reward or penalty (published on entry)",
     description="承包单位自行填报的奖惩走审核流程：/api/v1/filings/rewards-penalties。"
     " / Contractor-filed rewards/penalties are reviewed: see /api/v1/filings/rewards-penalties.",
+    dependencies=[_ENTER],
 )
 def enter_reward_penalty(
     body: RewardPenaltyCreate, actor: RegulatorDep, session: SessionDep, settings: SettingsDep
@@ -198,6 +210,7 @@ def enter_reward_penalty(
 @router.get(
     "/api/v1/rewards-penalties/entered/{record_id}",
     summary="查看监管部门录入的奖惩 / a regulator-entered reward or penalty",
+    dependencies=[_READ],
 )
 def read_reward_penalty(
     record_id: uuid.UUID, actor: ActorDep, session: SessionDep, settings: SettingsDep
@@ -211,6 +224,7 @@ def read_reward_penalty(
 @router.put(
     "/api/v1/rewards-penalties/entered/{record_id}",
     summary="更正监管部门录入的奖惩（生成新版本，即时公示）/ correct an entered reward or penalty",
+    dependencies=[_ENTER],
 )
 def correct_reward_penalty(
     record_id: uuid.UUID,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from sqlmodel import Session, col, func, select
 
+from node.access import ALL, CONTRACTOR, Scope, allow
 from node.deps import ActorDep, SessionDep, SettingsDep
 from node.filing import service
 from node.filing.schemas import RecordDetail, RecordOut, VersionOut
@@ -21,6 +22,13 @@ from schemas.forms import (
     LicenceUpdate,
     ProjectDepartmentUpdate,
     RewardPenaltyUpdate,
+)
+
+_OWN = allow(CONTRACTOR, Scope.OWN, "the contractor's own filings")
+_READ = allow(
+    ALL,
+    Scope.OWN_OR_JURISDICTION,
+    "contractors their own records; regulators the records located in their jurisdiction",
 )
 
 router = APIRouter(prefix="/api/v1/filings", tags=["filing"])
@@ -60,14 +68,24 @@ def _created(
     return record_detail(session, actor, record, settings)
 
 
-@router.post("/basic-info", status_code=201, summary="新建基本情况草稿 / new basic-info draft")
+@router.post(
+    "/basic-info",
+    status_code=201,
+    summary="新建基本情况草稿 / new basic-info draft",
+    dependencies=[_OWN],
+)
 def create_basic_info(
     body: BasicInfoUpdate, actor: ActorDep, session: SessionDep, settings: SettingsDep
 ) -> RecordDetail:
     return _created(session, actor, RecordKind.BASIC_INFO, body, settings)
 
 
-@router.post("/licences", status_code=201, summary="新建持证情况草稿 / new licence draft")
+@router.post(
+    "/licences",
+    status_code=201,
+    summary="新建持证情况草稿 / new licence draft",
+    dependencies=[_OWN],
+)
 def create_licence(
     body: LicenceUpdate, actor: ActorDep, session: SessionDep, settings: SettingsDep
 ) -> RecordDetail:
@@ -75,7 +93,10 @@ def create_licence(
 
 
 @router.post(
-    "/project-departments", status_code=201, summary="新建项目部草稿 / new project-department draft"
+    "/project-departments",
+    status_code=201,
+    summary="新建项目部草稿 / new project-department draft",
+    dependencies=[_OWN],
 )
 def create_project_department(
     body: ProjectDepartmentUpdate, actor: ActorDep, session: SessionDep, settings: SettingsDep
@@ -84,7 +105,10 @@ def create_project_department(
 
 
 @router.post(
-    "/rewards-penalties", status_code=201, summary="新建奖惩情况草稿 / new reward-or-penalty draft"
+    "/rewards-penalties",
+    status_code=201,
+    summary="新建奖惩情况草稿 / new reward-or-penalty draft",
+    dependencies=[_OWN],
 )
 def create_reward_penalty(
     body: RewardPenaltyUpdate, actor: ActorDep, session: SessionDep, settings: SettingsDep
@@ -92,7 +116,7 @@ def create_reward_penalty(
     return _created(session, actor, RecordKind.REWARD_PENALTY, body, settings)
 
 
-@router.get("", summary="本单位的填报 / my filings")
+@router.get("", summary="本单位的填报 / my filings", dependencies=[_OWN])
 def list_own(
     actor: ActorDep,
     session: SessionDep,
@@ -134,7 +158,11 @@ def list_own(
     )
 
 
-@router.get("/{record_id}", summary="查看一条记录及其版本 / a record with its versions")
+@router.get(
+    "/{record_id}",
+    summary="查看一条记录及其版本 / a record with its versions",
+    dependencies=[_READ],
+)
 def read(
     record_id: uuid.UUID, actor: ActorDep, session: SessionDep, settings: SettingsDep
 ) -> RecordDetail:
@@ -144,6 +172,7 @@ def read(
 @router.patch(
     "/{record_id}",
     summary="修改草稿（已通过或已退回的记录将生成新版本）/ edit (a new version if approved or returned)",
+    dependencies=[_OWN],
 )
 def update(
     record_id: uuid.UUID,
@@ -162,26 +191,35 @@ def update(
     return record_detail(session, actor, record, settings)
 
 
-@router.post("/{record_id}/submit", summary="提交审核 / submit for review")
+@router.post("/{record_id}/submit", summary="提交审核 / submit for review", dependencies=[_OWN])
 def submit(
     record_id: uuid.UUID, actor: ActorDep, session: SessionDep, settings: SettingsDep
 ) -> RecordDetail:
     return record_detail(session, actor, service.submit(session, actor, record_id), settings)
 
 
-@router.post("/{record_id}/withdraw", summary="撤回审核 / withdraw from review")
+@router.post(
+    "/{record_id}/withdraw", summary="撤回审核 / withdraw from review", dependencies=[_OWN]
+)
 def withdraw(
     record_id: uuid.UUID, actor: ActorDep, session: SessionDep, settings: SettingsDep
 ) -> RecordDetail:
     return record_detail(session, actor, service.withdraw(session, actor, record_id), settings)
 
 
-@router.delete("/{record_id}/draft", status_code=204, summary="删除草稿 / delete the draft")
+@router.delete(
+    "/{record_id}/draft",
+    status_code=204,
+    summary="删除草稿 / delete the draft",
+    dependencies=[_OWN],
+)
 def delete_draft(record_id: uuid.UUID, actor: ActorDep, session: SessionDep) -> None:
     service.delete_draft(session, actor, record_id)
 
 
-@router.get("/{record_id}/versions/{version_no}", summary="某一版本 / one version")
+@router.get(
+    "/{record_id}/versions/{version_no}", summary="某一版本 / one version", dependencies=[_READ]
+)
 def read_version(
     record_id: uuid.UUID, version_no: int, actor: ActorDep, session: SessionDep
 ) -> VersionOut:

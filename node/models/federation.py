@@ -42,6 +42,14 @@ class NodeFederation(SQLModel, table=True):
     keyring_version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     last_pull_at: datetime | None = Field(default=None, sa_column=tz_column(nullable=True))
     last_pull_error: str | None = Field(default=None, max_length=1000)
+    # Contractor accounts the bureau allocated to the province (``directive.quota``);
+    # None until it allocates any.
+    contractor_account_quota: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True)
+    )
+    quota_version: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
 
 
 class NodeKeyring(SQLModel, table=True):

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
+from node.access import ALL, REGULATORS, Scope, allow
 from node.deps import ActorDep, SessionDep, SettingsDep
 from node.filing.schemas import RecordOut
 from node.pagination import Page, PageDep
@@ -26,6 +27,11 @@ from node.queries.schemas import (
 )
 from schemas.enums import FlagCode
 
+_READ = allow(
+    ALL, Scope.OWN_OR_JURISDICTION, "contractors their own records; regulators their jurisdiction"
+)
+_REGULATORS = allow(REGULATORS, Scope.JURISDICTION, "the caller's jurisdiction")
+
 router = APIRouter(prefix="/api/v1", tags=["queries"])
 
 FiltersDep = Annotated[RecordFilters, Depends(record_filters)]
@@ -38,6 +44,7 @@ SortParam = Annotated[RecordSort, SORT_QUERY]
     description="监管部门查询管辖范围内的全部记录，承包单位只查询本单位的记录；各筛选条件同时满足。"
     " / Regulators query every record in their jurisdiction, contractors only their own; "
     "all filters apply together.",
+    dependencies=[_READ],
 )
 def list_records(
     actor: ActorDep,
@@ -56,6 +63,7 @@ def list_records(
     description="与查询相同的筛选条件，按类型、状态、县、市、事故等级、预警或月份（业务日期）分组计数。"
     " / The same filters as the query, counted by kind, state, county, city, accident grade, "
     "flag or month (of the event date).",
+    dependencies=[_READ],
 )
 def count_records(
     actor: ActorDep,
@@ -76,6 +84,7 @@ def count_records(
     "Every export is audited.",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}, "description": "CSV file"}},
+    dependencies=[_REGULATORS],
 )
 def export_records(
     request: Request,
@@ -106,6 +115,7 @@ def export_records(
     description="管辖范围内带有第62号令预警的记录；可按预警类型筛选。"
     " / The records carrying Order No. 62 flags in the caller's jurisdiction, optionally "
     "of one flag.",
+    dependencies=[_READ],
 )
 def flagged_records(
     actor: ActorDep,
@@ -120,7 +130,7 @@ def flagged_records(
     return service.list_records(session, actor, settings, filters, sort, paging, flagged_only=True)
 
 
-@router.get("/contractors", summary="承包单位查询 / contractors")
+@router.get("/contractors", summary="承包单位查询 / contractors", dependencies=[_REGULATORS])
 def list_contractors(
     actor: ActorDep,
     session: SessionDep,
@@ -136,7 +146,11 @@ def list_contractors(
     return service.list_contractors(session, actor, (q or "").strip() or None, paging)
 
 
-@router.get("/contractors/{contractor_id}", summary="承包单位详情 / one contractor")
+@router.get(
+    "/contractors/{contractor_id}",
+    summary="承包单位详情 / one contractor",
+    dependencies=[_REGULATORS],
+)
 def read_contractor(
     contractor_id: uuid.UUID, actor: ActorDep, session: SessionDep, settings: SettingsDep
 ) -> ContractorDetail:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlmodel import col, func, select
 
+from node.access import REGULATORS, Scope, allow
 from node.deps import ActorDep, SessionDep, SettingsDep
 from node.errors import Forbidden
 from node.filing import service
@@ -19,6 +20,13 @@ from node.models import Contractor, Record, RecordVersion
 from node.pagination import Page, PageDep
 from node.review.diff import FieldChange, diff
 from schemas.enums import RecordKind, ReviewState
+
+_REVIEW = allow(
+    REGULATORS,
+    Scope.JURISDICTION,
+    "by level: a county its county's departments; central SOEs and the province-level forms "
+    "by the city or the province (docs/decisions.md)",
+)
 
 router = APIRouter(prefix="/api/v1/review", tags=["review"])
 
@@ -49,7 +57,7 @@ class Return(BaseModel):
     )
 
 
-@router.get("/queue", summary="待审核队列 / review queue")
+@router.get("/queue", summary="待审核队列 / review queue", dependencies=[_REVIEW])
 def queue(
     actor: ActorDep,
     session: SessionDep,
@@ -97,7 +105,11 @@ def queue(
     return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
 
 
-@router.get("/{record_id}", summary="审核详情与变化对比 / review detail with the diff")
+@router.get(
+    "/{record_id}",
+    summary="审核详情与变化对比 / review detail with the diff",
+    dependencies=[_REVIEW],
+)
 def detail(
     record_id: uuid.UUID, actor: ActorDep, session: SessionDep, settings: SettingsDep
 ) -> ReviewDetail:
@@ -113,7 +125,11 @@ def detail(
     return ReviewDetail(record=out, changes=diff(before, out.latest.data))
 
 
-@router.post("/{record_id}/approve", summary="审核通过（自动公示）/ approve (publishes)")
+@router.post(
+    "/{record_id}/approve",
+    summary="审核通过（自动公示）/ approve (publishes)",
+    dependencies=[_REVIEW],
+)
 def approve(
     record_id: uuid.UUID, body: Approve, actor: ActorDep, session: SessionDep, settings: SettingsDep
 ) -> RecordDetail:
@@ -121,7 +137,9 @@ def approve(
     return record_detail(session, actor, record, settings)
 
 
-@router.post("/{record_id}/return", summary="退回修改 / return with a reason")
+@router.post(
+    "/{record_id}/return", summary="退回修改 / return with a reason", dependencies=[_REVIEW]
+)
 def return_(
     record_id: uuid.UUID, body: Return, actor: ActorDep, session: SessionDep, settings: SettingsDep
 ) -> RecordDetail:

@@ -80,11 +80,22 @@ class HubClient:
         body = _dumps({"messages": list(messages)})
         return self._send("POST", "/sync/v1/messages", body, sign_with=self._key())
 
+    def post_json_messages(self, messages: Sequence[str]) -> dict[str, Any]:
+        """:meth:`post_messages` with each message already JSON text (``{"envelope",
+        "disclosures"}`` as the outbox keeps it: ``sync.outbox.pending_json``)."""
+        body = ('{"messages":[' + ",".join(messages) + "]}").encode("utf-8")
+        return self._send("POST", "/sync/v1/messages", body, sign_with=self._key())
+
     def inbox(self, after: int, limit: int) -> dict[str, Any]:
         """``GET /sync/v1/inbox?after=N&limit=M``: directives and relays for this node."""
         return self._send(
             "GET", f"/sync/v1/inbox?after={int(after)}&limit={int(limit)}", b"", self._key()
         )
+
+    def claim_uscc(self, claim: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /sync/v1/accounts/claim-uscc``: one contractor account per USCC nationally."""
+        body = _dumps(dict(claim))
+        return self._send("POST", "/sync/v1/accounts/claim-uscc", body, sign_with=self._key())
 
     def rotate(self, statement: Mapping[str, Any], old_key: SigningKey) -> dict[str, Any]:
         """``POST /sync/v1/keys/rotate``, signed with the old key the statement retires."""

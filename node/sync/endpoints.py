@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from sqlmodel import col, func, select
 
+from node.access import ADMIN, PROVINCIAL, Scope, allow, public
 from node.audit.service import record_event
-from node.deps import ClockDep, SessionDep, SettingsDep, require_roles
+from node.deps import ClockDep, SessionDep, SettingsDep
 from node.errors import Conflict, NotFound
-from node.jurisdiction import PROVINCIAL_ROLES
 from node.models import RelayNotice
 from node.pagination import Page, PageDep
 from node.principal import Actor
@@ -26,13 +26,15 @@ from node.sync.schemas import (
     QuarantineItem,
     SyncStatus,
 )
-from schemas.enums import RecordKind, Role
+from schemas.enums import RecordKind
 from sync.tables import QuarantinedMessage
 
 router = APIRouter(tags=["sync"])
 
-ProvincialDep = Annotated[Actor, Depends(require_roles(*PROVINCIAL_ROLES))]
-AdminDep = Annotated[Actor, Depends(require_roles(Role.PROVINCIAL_ADMIN))]
+ProvincialDep = Annotated[
+    Actor, allow(PROVINCIAL, Scope.PROVINCE, "the node's own federation state and notices")
+]
+AdminDep = Annotated[Actor, allow(ADMIN, Scope.PROVINCE, "act on the node's federation sync")]
 
 
 @router.get(
@@ -228,6 +230,7 @@ def mark_notice_read(actor: ProvincialDep, session: SessionDep, notice_id: int) 
     summary="Prometheus 指标 / Prometheus metrics",
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
+    dependencies=[public("Prometheus scrapes; counts only, no names; restrict at the proxy")],
 )
 def metrics(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> Response:
     """Read from the database at each scrape, so every API worker reports the same."""

@@ -36,6 +36,7 @@ __all__ = [
     "Rotated",
     "enroll",
     "publish_all_pending",
+    "report_all_accounts",
     "rotate_key",
 ]
 
@@ -178,7 +179,9 @@ def enroll(
         # the next attempt (with a new token) refuse to overwrite it.
         key_path.unlink(missing_ok=True)
         raise
-    published = publish_all_pending(session_factory, Publisher(KeyFile(key_path), kick), clock)
+    publisher = Publisher(KeyFile(key_path), kick)
+    published = publish_all_pending(session_factory, publisher, clock)
+    report_all_accounts(session_factory, publisher, clock)
     return Enrolled(
         node_id=settings.node_id,
         key_id=key.key_id,
@@ -198,6 +201,22 @@ def publish_all_pending(
         with transaction(session_factory) as session:
             bind_publisher(session, publisher)
             queued = publish_backlog(session, clock.now(), limit=batch)
+        total += queued
+        if queued < batch:
+            return total
+
+
+def report_all_accounts(
+    session_factory: SessionFactory, publisher: Publisher, clock: Clock, batch: int = 500
+) -> int:
+    """Report every account the hub has not been told about (``account.report``)."""
+    from node.accounts.reports import report_backlog
+
+    total = 0
+    while True:
+        with transaction(session_factory) as session:
+            bind_publisher(session, publisher)
+            queued = report_backlog(session, clock.now(), limit=batch)
         total += queued
         if queued < batch:
             return total

@@ -30,6 +30,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
 
+from node.accounts.directives import ACCOUNT_APPLIERS
 from node.models import NodeFederation, NodeKeyring, RelayNotice
 from sync.envelope import Envelope, verify_envelope
 from sync.errors import (
@@ -220,6 +221,8 @@ def apply_relay_notice(
 APPLIERS: dict[str, KindApplier] = {
     "directive.keyring": apply_keyring,
     "relay.notice": apply_relay_notice,
+    # The bureau's account decisions (docs/accounts.md).
+    **ACCOUNT_APPLIERS,
 }
 
 

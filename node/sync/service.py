@@ -16,8 +16,11 @@ Rules kept here:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,11 +40,12 @@ from node.sync.inbox import (
     make_applier,
     verification_keyring,
 )
+from node.sync.publish import Publisher, bind_publisher
 from schemas.enums import ReviewState
 from sync.clock import Clock
 from sync.ingest import retry_quarantined, skip_quarantined, stream_name
 from sync.keys import SigningKey
-from sync.outbox import due_peers, lock_peer, pending, record_ack, record_failure
+from sync.outbox import due_peers, lock_peer, pending_json, record_ack, record_failure
 from sync.tables import OutboxMessage, PeerState, QuarantinedMessage, StreamCursor
 
 __all__ = [
@@ -61,6 +65,8 @@ log = logging.getLogger("minefed.node.sync")
 
 # Enough batches for any real backlog in one run, few enough that a bug cannot spin forever.
 _MAX_ROUNDS = 10_000
+# Resends after an answer overtaken by another (requests in flight), per push.
+_MAX_RESENDS = 3
 
 
 def hub_url_of(settings: NodeSettings, federation: NodeFederation) -> str:
@@ -95,13 +101,16 @@ def push(
     clock: Clock,
     *,
     rng: random.Random | None = None,
+    in_flight: int = 1,
 ) -> list[PeerPush]:
     """Deliver every due destination's pending messages through the hub.
 
     Every destination (the hub itself, and other nodes for relays) is reached
     with ``POST {hub}/sync/v1/messages``; each keeps its own seq, acknowledgement
     and backoff. Returns what happened per destination; does nothing before
-    enrollment.
+    enrollment. ``in_flight`` requests may be outstanding per destination: with
+    2, the hub checks the next batch while it applies the last (a backlog goes
+    about twice as fast on a hub with two processes).
     """
     federation = _federation(session_factory)
     if federation is None:
@@ -116,11 +125,9 @@ def push(
     )
     with transaction(session_factory) as session:
         peers = due_peers(session, clock.now())
-    return [_push_peer(session_factory, client, settings, clock, peer, rng) for peer in peers]
-
-
-def _wire(messages: list[OutboxMessage]) -> list[dict[str, Any]]:
-    return [{"envelope": m.envelope, "disclosures": m.disclosures} for m in messages]
+    return [
+        _push_peer(session_factory, client, settings, clock, peer, rng, in_flight) for peer in peers
+    ]
 
 
 def _push_peer(
@@ -130,41 +137,93 @@ def _push_peer(
     clock: Clock,
     peer: str,
     rng: random.Random | None,
+    in_flight: int = 1,
 ) -> PeerPush:
+    """Send the peer's pending messages in batches, up to ``in_flight`` requests at once.
+
+    Answers are handled in the order the requests were sent. With more than one
+    in flight, a later request can reach the hub first and find a gap (the hub
+    then applies nothing of it and answers its cursor): such an answer is older
+    than one already recorded, so it is not taken for a hub restore; the rest
+    is sent again from the acknowledged seq.
+    """
     result = PeerPush(peer)
     stream = stream_name(client.node_id, peer)
+    size = settings.sync_batch_size
+    depth = max(1, in_flight)
     rewound = False
-    for _ in range(_MAX_ROUNDS):
-        with transaction(session_factory) as session:
-            batch = pending(session, peer, limit=settings.sync_batch_size)
-            sent_up_to = batch[-1].seq if batch else 0
-            messages = _wire(batch)
-        if not batch:
-            break
-        try:
-            answer = client.post_messages(messages)
-        except HubError as exc:
-            _record_error(session_factory, settings, clock, peer, exc, rng, result)
-            break
-        for item in answer.get("quarantined") or []:
-            log.warning("hub quarantined %s", item)
-        last = (answer.get("streams") or {}).get(stream)
-        if isinstance(last, bool) or not isinstance(last, int) or last < 0:
-            error = HubError(f"answer has no last seq for {stream}")
-            _record_error(session_factory, settings, clock, peer, error, rng, result)
-            break
-        result.sent += len(batch)
-        with transaction(session_factory) as session:
-            moved_back = _acknowledge(session, peer, last, clock.now(), result)
-        result.acked = last
-        if result.error is not None:
-            break
-        if moved_back and not rewound:
-            rewound = True  # resend once from the hub's cursor
-            continue
-        if last < sent_up_to or len(batch) < settings.sync_batch_size:
-            break
+    resends = 0
+    # (answer, last seq sent, messages sent, acknowledged seq when sent)
+    waiting: deque[tuple[Future[dict[str, Any]], int, int, int]] = deque()
+    after: int | None = None  # None: from the acknowledged seq
+    exhausted = False
+    with ThreadPoolExecutor(depth, thread_name_prefix="sync-push") as pool:
+        for _ in range(_MAX_ROUNDS):
+            while not exhausted and len(waiting) < depth:
+                with transaction(session_factory) as session:
+                    state = session.get(PeerState, peer)
+                    acked = state.acked_seq if state else 0
+                    # As stored, JSON text: the worker only forwards them.
+                    batch = pending_json(session, peer, after=after, limit=size)
+                exhausted = len(batch) < size
+                if not batch:
+                    break
+                messages = [message for _, message in batch]
+                waiting.append(
+                    (
+                        pool.submit(client.post_json_messages, messages),
+                        batch[-1][0],
+                        len(batch),
+                        acked,
+                    )
+                )
+                after = batch[-1][0]
+            if not waiting:
+                break
+            answer_of, sent_up_to, count, acked_when_sent = waiting.popleft()
+            try:
+                answer = answer_of.result()
+            except HubError as exc:
+                _record_error(session_factory, settings, clock, peer, exc, rng, result)
+                break
+            for item in answer.get("quarantined") or []:
+                log.warning("hub quarantined %s", item)
+            last = (answer.get("streams") or {}).get(stream)
+            if isinstance(last, bool) or not isinstance(last, int) or last < 0:
+                error = HubError(f"answer has no last seq for {stream}")
+                _record_error(session_factory, settings, clock, peer, error, rng, result)
+                break
+            result.sent += count
+            if result.acked is not None and acked_when_sent <= last < result.acked:
+                # Overtaken by an answer already recorded: not a restore. Send the rest again.
+                resends += 1
+                if resends > _MAX_RESENDS:
+                    break
+                _settle(waiting)
+                after, exhausted = None, False
+                continue
+            with transaction(session_factory) as session:
+                moved_back = _acknowledge(session, peer, last, clock.now(), result)
+            result.acked = last
+            if result.error is not None:
+                break
+            if moved_back and not rewound:
+                rewound = True  # resend once from the hub's cursor
+                _settle(waiting)
+                after, exhausted = None, False
+                continue
+            if last < sent_up_to:
+                break
+        _settle(waiting)
     return result
+
+
+def _settle(waiting: deque[tuple[Future[dict[str, Any]], int, int, int]]) -> None:
+    """Let the requests still in flight finish; their answers are not needed: the
+    next answer says where the hub is, and it ignores what it has already."""
+    while waiting:
+        with contextlib.suppress(HubError):
+            waiting.popleft()[0].result()
 
 
 def _acknowledge(session: Session, peer: str, last: int, now: datetime, result: PeerPush) -> bool:
@@ -257,8 +316,13 @@ def pull(
     settings: NodeSettings,
     key: SigningKey,
     clock: Clock,
+    *,
+    publisher: Publisher | None = None,
 ) -> PullReport:
     """Fetch and apply the node's inbox at the hub, page by page, until it is empty.
+
+    ``publisher`` signs what applying queues in turn (an ``account.report``
+    answering an account directive); without one, that waits for the backlog.
 
     Each page is applied in one transaction together with the cursor, so a
     page is applied entirely or not at all, and asking again with ``after`` is
@@ -287,6 +351,7 @@ def pull(
             if not isinstance(messages, list):
                 raise HubError("inbox answer has no message list")
             with transaction(session_factory) as session:
+                bind_publisher(session, publisher)
                 federation = session.get(NodeFederation, 1) or federation
                 outcome = apply_inbox(session, messages, federation=federation, now=clock.now())
         except (HubError, InboxMalformed) as exc:

@@ -19,12 +19,17 @@ from celery import shared_task
 from node.config import NodeSettings, get_settings
 from node.db import SessionFactory, make_engine, session_factory
 from node.sync.keystore import KeyFile
+from node.sync.publish import Publisher
 from node.sync.service import pull, push
 from sync.clock import Clock, SystemClock
 
 __all__ = ["SyncRuntime", "run_pull", "run_push", "run_sweep", "runtime"]
 
 log = logging.getLogger("minefed.node.sync")
+
+#: Push requests in flight per destination: the hub checks the next batch while it
+#: applies the last (see ``node.sync.service.push``).
+PUSH_IN_FLIGHT = 2
 
 
 @dataclass
@@ -66,7 +71,9 @@ def run_push(rt: SyncRuntime) -> dict[str, Any]:
     key = rt.key_file.load()
     if key is None:
         return {"skipped": "no key file: node not enrolled"}
-    results = push(rt.session_factory, rt.http, rt.settings, key, rt.clock)
+    results = push(
+        rt.session_factory, rt.http, rt.settings, key, rt.clock, in_flight=PUSH_IN_FLIGHT
+    )
     return {
         "peers": [
             {"peer": r.peer, "sent": r.sent, "acked": r.acked, "error": r.error} for r in results
@@ -75,17 +82,24 @@ def run_push(rt: SyncRuntime) -> dict[str, Any]:
 
 
 def run_pull(rt: SyncRuntime) -> dict[str, Any]:
+    """Pull and apply the inbox; push at once what applying queued (account reports)."""
     key = rt.key_file.load()
     if key is None:
         return {"skipped": "no key file: node not enrolled"}
-    report = pull(rt.session_factory, rt.http, rt.settings, key, rt.clock)
-    return {
+    queued: list[bool] = []
+    publisher = Publisher(rt.key_file, lambda: queued.append(True))
+    report = pull(rt.session_factory, rt.http, rt.settings, key, rt.clock, publisher=publisher)
+    result: dict[str, Any] = {
         "applied": report.applied,
         "duplicates": report.duplicates,
         "quarantined": len(report.quarantined),
         "last_delivery_seq": report.last_delivery_seq,
         "error": report.error,
     }
+    if queued:
+        # The hub learns promptly that its directive was applied ("who applied").
+        result["push"] = run_push(rt)
+    return result
 
 
 def run_sweep(rt: SyncRuntime) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from central.config import CentralSettings
 from central.db import make_engine
 from sync.clock import FixedClock
 from sync.keys import SigningKey
-from tests.central.support import NOW, OPERATOR_TOKEN
+from tests.central.support import ADMIN, NOW, hub_token_for, make_hub_user
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +60,6 @@ def settings(hub_db_url: str, tmp_path) -> CentralSettings:
         environment="test",
         database_url=hub_db_url,
         key_file=tmp_path / "absent-hub-key.pem",
-        operator_token=OPERATOR_TOKEN,
         max_batch=20,
     )
 
@@ -87,8 +86,15 @@ def client(app) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def operator_headers() -> dict[str, str]:
-    return {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+def admin_headers(session) -> dict[str, str]:
+    """A national administrator (``bureau-admin``), logged in."""
+    return hub_token_for(session, make_hub_user(session, "national_admin", ADMIN))
+
+
+@pytest.fixture
+def staff_headers(session) -> dict[str, str]:
+    """National staff: may read, not decide."""
+    return hub_token_for(session, make_hub_user(session, "national_staff", "bureau-staff"))
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import UTC, datetime
+from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -31,7 +32,8 @@ from sync.request_auth import sign_request
 from tests.node import factories
 
 NOW = factories.NOW  # 2026-06-15T02:00:00Z, the tests' fixed clock
-OPERATOR_TOKEN = "op-" + "x" * 40
+PASSWORD = "Correct-Horse-9"
+ADMIN = "bureau-admin"
 ENTERED = datetime(2026, 5, 1, 0, 0, tzinfo=UTC)
 
 
@@ -184,6 +186,62 @@ class NodeSim:
     ) -> httpx.Response:
         target = f"/sync/v1/inbox?after={after}" + (f"&limit={limit}" if limit else "")
         return client.get(target, headers=self.headers("GET", target, **kw))
+
+
+@cache
+def password_hash() -> str:
+    # argon2id takes ~0.1 s: hash the shared test password once.
+    from central.auth.passwords import hash_password
+
+    return hash_password(PASSWORD)
+
+
+def make_hub_user(
+    session: Session,
+    role: str = "national_admin",
+    username: str | None = None,
+    *,
+    must_change_password: bool = False,
+) -> Any:
+    """A hub user straight into the test transaction."""
+    import uuid
+
+    from central.models import HubUser
+
+    user = HubUser(
+        username=username or f"{role}-{uuid.uuid4().hex[:8]}",
+        display_name="国家局测试用户",
+        role=role,
+        password_hash=password_hash(),
+        must_change_password=must_change_password,
+        created_at=NOW,
+        created_by="test",
+        password_changed_at=NOW,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def hub_token_for(session: Session, user: Any, days: int = 1) -> dict[str, str]:
+    """Bearer headers for a hub user (a token row, no argon2 round trip)."""
+    from datetime import timedelta
+
+    from central.auth.tokens import new_token, token_digest
+    from central.models import HubCredential
+
+    token = new_token()
+    session.add(
+        HubCredential(
+            token_hash=token_digest(token),
+            user_id=user.id,
+            kind="bearer",
+            created_at=NOW,
+            expires_at=NOW + timedelta(days=days),
+        )
+    )
+    session.flush()
+    return {"Authorization": f"Bearer {token}"}
 
 
 def ok(response: httpx.Response) -> Any:

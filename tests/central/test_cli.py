@@ -15,7 +15,7 @@ from central.config import CentralSettings, get_settings
 from minefed.cli import main
 from sync.keys import SigningKey
 from sync.request_auth import sign_request
-from tests.central.support import OPERATOR_TOKEN, NodeSim
+from tests.central.support import NodeSim
 from tests.node import factories
 from tests.support import postgres
 
@@ -40,7 +40,6 @@ def env(cli_db_url, tmp_path, monkeypatch) -> dict[str, str]:
         "MINEFED_CENTRAL_ENVIRONMENT": "test",
         "MINEFED_CENTRAL_DATABASE_URL": cli_db_url,
         "MINEFED_CENTRAL_KEY_FILE": str(tmp_path / "keys" / "hub.pem"),
-        "MINEFED_CENTRAL_OPERATOR_TOKEN": OPERATOR_TOKEN,
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -146,3 +145,62 @@ def test_enroll_node_then_status_revoke_and_quarantine(env, tmp_path):
     assert "no pending quarantined messages" in run("central", "quarantine", "list")
     assert "no quarantined message 42" in run("central", "quarantine", "retry", "42", ok=False)
     assert "no quarantined message 42" in run("central", "quarantine", "skip", "42", ok=False)
+
+
+def test_create_admin_bootstraps_the_first_national_administrator(env):
+    run("central", "migrate")
+    weak = run(
+        "central",
+        "create-admin",
+        "--username",
+        "bureau",
+        "--name",
+        "国家局",
+        "--password",
+        "x",
+        ok=False,
+    )
+    assert "密码不符合要求" in weak
+    out = run(
+        "central",
+        "create-admin",
+        "--username",
+        "bureau",
+        "--name",
+        "应急管理部管理员",
+        "--password",
+        "Initial-Pass-2026",
+    )
+    assert "created national administrator bureau" in out
+    assert "已存在" in run(
+        "central",
+        "create-admin",
+        "--username",
+        "bureau",
+        "--name",
+        "x",
+        "--password",
+        "Initial-Pass-2026",
+        ok=False,
+    )
+    from central.app import create_app
+
+    app = create_app(CentralSettings())
+    with TestClient(app) as client:
+        token = client.post(
+            "/api/v1/auth/token", data={"username": "bureau", "password": "Initial-Pass-2026"}
+        ).json()
+        assert token["must_change_password"] is True
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        blocked = client.get("/api/v1/accounts", headers=headers)
+        assert blocked.json()["error"] == "password_change_required"
+        changed = client.post(
+            "/api/v1/auth/password",
+            headers=headers,
+            json={"old_password": "Initial-Pass-2026", "new_password": "Capital-Secret-2026"},
+        )
+        assert changed.status_code == 204
+        assert client.get("/api/v1/accounts", headers=headers).status_code == 200
+        me = client.get("/api/v1/auth/me", headers=headers).json()
+        assert (me["username"], me["role"]) == ("bureau", "national_admin")
+    app.state.engine.dispose()

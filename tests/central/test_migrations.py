@@ -45,12 +45,17 @@ def test_models_match_the_migrated_database(hub_engine):
         )
     }
     assert tables - {"alembic_version"} == {
+        "hub_account",
         "hub_audit_event",
+        "hub_credential",
         "hub_enrollment_token",
         "hub_node",
         "hub_node_key",
+        "hub_province_quota",
         "hub_publication",
         "hub_record",
+        "hub_uscc_claim",
+        "hub_user",
         "sync_cursor",
         "sync_nonce",
         "sync_outbox",

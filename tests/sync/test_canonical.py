@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
-from sync.canonical import MAX_DEPTH, MAX_SAFE_INT, canonical_json
+from sync.canonical import (
+    MAX_DEPTH,
+    MAX_SAFE_INT,
+    canonical_json,
+    canonical_json_reference,
+    json_copy,
+)
 from sync.errors import CanonicalError
 
 
@@ -108,3 +115,97 @@ def test_depth_limit() -> None:
 
 def test_bool_is_not_int() -> None:
     assert canonical_json([True, False, 1, 0]) == b"[true,false,1,0]"
+
+
+# --- the fast path (the C encoder) against the reference writer -----------------
+
+_ALPHABET = (
+    'az09 _-./"\\\x00\x01\x08\t\n\x0b\x0c\r\x1f\x7f'
+    "é中文\u2028\u2029\ud7ff\ue000\ufb33\uffff\U0001f600\U00010000"
+)
+
+
+def _text(rng: random.Random) -> str:
+    return "".join(rng.choice(_ALPHABET) for _ in range(rng.randrange(0, 6)))
+
+
+def _value(rng: random.Random, depth: int = 0) -> object:
+    roll = rng.random()
+    if depth > 4 or roll < 0.45:
+        return rng.choice(
+            [
+                None,
+                True,
+                False,
+                0,
+                -1,
+                MAX_SAFE_INT,
+                -MAX_SAFE_INT,
+                rng.randrange(-(10**6), 10**6),
+                _text(rng),
+                _text(rng),
+            ]
+        )
+    if roll < 0.7:
+        items = [_value(rng, depth + 1) for _ in range(rng.randrange(0, 4))]
+        return tuple(items) if rng.random() < 0.2 else items
+    return {_text(rng): _value(rng, depth + 1) for _ in range(rng.randrange(0, 5))}
+
+
+def test_fast_path_writes_the_same_bytes_as_the_reference() -> None:
+    rng = random.Random(8785)
+    for _ in range(3000):
+        value = _value(rng)
+        assert canonical_json(value) == canonical_json_reference(value), value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"\ufb33": 1, "\U0001f600": 2},  # keys where code points and UTF-16 disagree
+        {"a": {"\ue000x": [1, {"\U00010000": None}]}},
+        [MAX_SAFE_INT, -MAX_SAFE_INT],
+        "\x00\x1f\x7f\u2028",
+    ],
+)
+def test_fast_path_edge_cases(value: object) -> None:
+    assert canonical_json(value) == canonical_json_reference(value)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        [MAX_SAFE_INT + 1],
+        {"a": -MAX_SAFE_INT - 1},
+        {"a": [1.0]},
+        {"a": ["\ud800"]},
+        {"\udc00x": 1},
+        {"k": float("inf")},
+    ],
+)
+def test_what_the_fast_path_cannot_write_is_still_refused(bad: object) -> None:
+    with pytest.raises(CanonicalError):
+        canonical_json(bad)
+
+
+def test_subclasses_of_builtins_take_the_reference_path() -> None:
+    class Key(str):
+        pass
+
+    class Number(int):
+        pass
+
+    value = {Key("b"): Number(2), "a": 1}
+    assert canonical_json(value) == b'{"a":1,"b":2}'
+
+
+def test_json_copy_is_a_deep_copy() -> None:
+    original = {"a": [1, {"b": "x", "c": None}], "t": (1, [2]), "ok": True}
+    copied = json_copy(original)
+    assert copied == original and copied is not original
+    copied["a"][1]["b"] = "changed"
+    copied["t"][1].append(3)
+    assert original == {"a": [1, {"b": "x", "c": None}], "t": (1, [2]), "ok": True}
+    cyclic: list[object] = []
+    cyclic.append(cyclic)
+    assert json_copy(cyclic)[0][0] is not cyclic  # left to copy.deepcopy, which copes

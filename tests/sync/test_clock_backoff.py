@@ -72,3 +72,30 @@ def test_peer_down_classification() -> None:
     )
     assert not counts_as_peer_down(None, ValueError("bad json"))
     assert not counts_as_peer_down(None, None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-06-15T02:00:00Z",
+        "2024-02-29T23:59:59Z",
+        "2023-02-29T00:00:00Z",  # no such day
+        "2026-13-01T00:00:00Z",
+        "2026-06-15T24:00:00Z",
+        "2026-06-15T02:00:60Z",  # leap second: refused
+        "0000-01-01T00:00:00Z",
+        "٢٠٢٦-06-15T02:00:00Z",  # other digits match the pattern, as before
+    ],
+)
+def test_parse_rfc3339_agrees_with_strptime(text: str) -> None:
+    try:
+        expected: datetime | None = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=UTC
+        )
+    except ValueError:
+        expected = None
+    if expected is None:
+        with pytest.raises(ValueError):
+            parse_rfc3339(text)
+    else:
+        assert parse_rfc3339(text) == expected

@@ -13,6 +13,7 @@ from sync.canonical import canonical_json
 from sync.disclosure import (
     Disclosure,
     conceal,
+    concealed_paths,
     digest_of,
     is_slot,
     public_view,
@@ -148,6 +149,36 @@ def test_conceal_refuses_bad_shapes() -> None:
         conceal({"a": {"_sd": "x"}}, ["a"])  # would be confused with a slot
     with pytest.raises(DisclosureError):
         conceal(contractor(), ["bad path"])
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [PATHS, ["head"], ["phones[]", "head.phone"], ["deputy.phone", "head.resident_id"], []],
+)
+def test_concealed_paths_are_the_paths_conceal_conceals(paths: list[str]) -> None:
+    _, disclosures = conceal(contractor(), paths)
+    assert concealed_paths(contractor(), paths) == [d.path for d in disclosures]
+
+
+@pytest.mark.parametrize(
+    ("payload", "paths"),
+    [
+        (contractor(), ["name[]"]),
+        (contractor(), ["safety_managers.resident_id"]),
+        (contractor(), ["head", "head.phone"]),
+        (contractor(), ["head.phone", "head"]),
+        (contractor(), ["phones", "phones[]"]),
+        ({"a": {"_sd": "x"}}, ["a"]),
+        (contractor(), ["bad path"]),
+    ],
+)
+def test_concealed_paths_refuses_what_conceal_refuses(
+    payload: dict[str, Any], paths: list[str]
+) -> None:
+    with pytest.raises(DisclosureError):
+        conceal(copy.deepcopy(payload), paths)
+    with pytest.raises(DisclosureError):
+        concealed_paths(payload, paths)
 
 
 def test_missing_optional_fields_are_skipped() -> None:

@@ -66,6 +66,22 @@ def test_signing_bytes_cover_everything_but_sig() -> None:
     assert json.loads(env.canonical_bytes())["sig"] == env.sig
 
 
+def test_canonical_bytes_are_the_canonical_json_of_the_wire_form() -> None:
+    key, _, _, clock = setup()
+    single = seal("record.publish", NODE, 7, "hub", {**payload(), "名": "é"}, key, clock.now())
+    batch = seal_batch(
+        [BatchItem("record.publish", n, "hub", {**payload(), "n": n}) for n in (1, 2, 3)],
+        NODE,
+        key,
+        clock.now(),
+    )
+    for env in [single, *batch]:
+        assert env.canonical_bytes() == canonical_json(env.to_dict())
+        parsed = Envelope.from_dict(json.loads(env.canonical_bytes()))
+        assert parsed.canonical_bytes() == env.canonical_bytes()
+        assert parsed.signing_bytes() == env.signing_bytes()
+
+
 def test_payload_is_copied() -> None:
     key, _, ring, clock = setup()
     data = payload()
@@ -166,6 +182,8 @@ def good_wire() -> dict[str, Any]:
         lambda d: d.update(seq=True),
         lambda d: d.update(kind="record.delete"),
         lambda d: d.update(kind="relay."),
+        lambda d: d.update(kind="account"),
+        lambda d: d.update(kind="accounts.report"),
         lambda d: d.update(sender=""),
         lambda d: d.update(recipient="HUB"),
         lambda d: d.update(issued_at="2025-01-02T00:00:00+00:00"),
@@ -195,6 +213,14 @@ def test_directive_kinds() -> None:
     ring = Keyring([KeyRecord("hub", key.key_id, key.public(), T0)])
     env = seal("directive.account.reset_password", "hub", 9, NODE, {"a": 1}, key, T0)
     verify_envelope(env, ring, recipient=NODE)
+
+
+def test_account_kinds_go_up_from_nodes() -> None:
+    key, _, ring, clock = setup()
+    env = seal("account.report", NODE, 1, "hub", {"account_id": "x"}, key, clock.now())
+    again = Envelope.from_dict(json.loads(json.dumps(env.to_dict())))
+    verify_envelope(again, ring, recipient="hub")
+    assert again.kind == "account.report"
 
 
 # --- batch signing ---------------------------------------------------------------

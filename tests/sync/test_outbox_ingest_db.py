@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,7 @@ from sync.errors import NotOwner, SchemaInvalid
 from sync.ingest import ingest, retry_quarantined, skip_quarantined, stream_name
 from sync.keys import KeyRecord, Keyring, SigningKey
 from sync.nonces import PgNonceStore, prune_nonces
-from sync.outbox import due_peers, enqueue, pending, record_ack, record_failure
+from sync.outbox import due_peers, enqueue, pending, pending_json, record_ack, record_failure
 from sync.tables import OutboxMessage, QuarantinedMessage, StreamCursor
 
 NOW = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
@@ -282,3 +283,97 @@ def test_an_impersonating_envelope_is_filed_under_its_real_sender(db, key, keyri
     )
     assert malformed.quarantined == [(stream_name(NODE, "?"), -1, "envelope_malformed")]
     assert sorted(r.sender for r in db.exec(select(QuarantinedMessage))) == [NODE, NODE]
+
+
+def test_pending_json_is_pending_as_json_text(db, key):
+    queue(db, key, 4)
+    record_ack(db, "hub", 1, NOW)
+    as_json = pending_json(db, "hub", limit=2)
+    assert [seq for seq, _ in as_json] == [2, 3]
+    assert [json.loads(text) for _, text in as_json] == wire(pending(db, "hub", limit=2))
+    assert [seq for seq, _ in pending_json(db, "hub", after=3)] == [4]
+
+
+class Bulk(Applied):
+    """A BatchApplier: record.publish in runs, anything else one by one."""
+
+    def __init__(self, refuse: set[str] | None = None) -> None:
+        super().__init__(refuse)
+        self.runs: list[list[int]] = []
+        self.prepared: list[int] = []
+
+    def batchable(self, envelope: Envelope) -> bool:
+        return envelope.kind == "record.publish"
+
+    def prepare(self, session, envelope: Envelope, disclosures):
+        self.prepared.append(envelope.seq)
+        if envelope.payload["record_id"] == "unprepared":
+            raise SchemaInvalid("cannot be prepared")
+        return envelope, disclosures
+
+    def apply_many(self, session, items):
+        self.runs.append([envelope.seq for envelope, _ in items])
+        results = []
+        for envelope, disclosures in items:
+            try:
+                self(session, envelope, disclosures)
+                results.append(None)
+            except NotOwner as exc:
+                results.append(exc)
+        return results
+
+
+def test_a_batch_applier_gets_runs_and_refusals_keep_their_order(db, key, keyring):
+    published = queue(db, key, 3)
+    tomb = enqueue(
+        db,
+        kind="record.tombstone",
+        sender=NODE,
+        recipient="hub",
+        payload={"record_id": "t", "version_no": 1},
+        key=key,
+        now=NOW,
+    )
+    later = queue(db, key, 3)
+    messages = wire([*published, tomb, *later])
+    messages[5]["envelope"]["payload"]["record_id"] = "forged"  # seq 6: bad signature
+    applier = Bulk(refuse={"r1"})
+    outcome = ingest(
+        db, messages, authenticated_sender=NODE, keyring=keyring, now=NOW, apply=applier
+    )
+    # The tombstone (not batchable) ends the first run; seq 6 is never prepared.
+    assert applier.prepared == [1, 2, 3, 5, 7]
+    assert applier.runs == [[1, 2, 3], [5, 7]]
+    assert applier.records == [("r0", 1), ("r2", 3), ("t", 4), ("r0", 5), ("r2", 7)]
+    assert [(seq, code) for _, seq, code in outcome.quarantined] == [
+        (2, "not_owner"),
+        (6, "bad_signature"),
+    ]
+    assert outcome.applied == 5 and outcome.last_applied == {stream_name(NODE, "hub"): 7}
+    rows = db.exec(select(QuarantinedMessage).order_by(QuarantinedMessage.id)).all()
+    assert [r.seq for r in rows] == [2, 6]
+
+
+def test_a_message_refused_while_preparing_is_quarantined_in_its_place(db, key, keyring):
+    sent = [
+        enqueue(
+            db,
+            kind="record.publish",
+            sender=NODE,
+            recipient="hub",
+            payload={"record_id": record_id, "version_no": 1},
+            key=key,
+            now=NOW,
+        )
+        for record_id in ("a", "unprepared", "b")
+    ]
+    applier = Bulk(refuse={"b"})
+    outcome = ingest(
+        db, wire(sent), authenticated_sender=NODE, keyring=keyring, now=NOW, apply=applier
+    )
+    assert applier.runs == [[1, 3]]  # 2 was refused before the run, 3 by apply_many
+    assert [(seq, code) for _, seq, code in outcome.quarantined] == [
+        (2, "schema_invalid"),
+        (3, "not_owner"),
+    ]
+    assert outcome.last_applied == {stream_name(NODE, "hub"): 3}

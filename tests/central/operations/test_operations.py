@@ -1,4 +1,5 @@
-"""Operator APIs: the interim token, sync status, the quarantine, metrics."""
+"""Operator APIs: hub accounts (staff read, administrators act), sync status, the
+quarantine, metrics."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlmodel import col, select
 
 from central.models import HubAuditEvent, HubPublication, HubRecord
 from sync.keys import SigningKey, make_rotation_statement
-from tests.central.support import OPERATOR_TOKEN, NodeSim, ok
+from tests.central.support import ADMIN, NodeSim, hub_token_for, make_hub_user, ok
 from tests.node import factories
 
 OPERATOR_PATHS = [
@@ -21,16 +22,19 @@ OPERATOR_PATHS = [
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATOR_PATHS)
-def test_the_operator_token_is_required(client, app, method, path):
+def test_the_operator_apis_need_a_hub_account(client, session, method, path, staff_headers):
     missing = client.request(method, path)
     assert (missing.status_code, missing.json()["error"]) == (401, "not_authenticated")
     wrong = client.request(method, path, headers={"Authorization": "Bearer " + "y" * 43})
-    assert (wrong.status_code, wrong.json()["error"]) == (403, "invalid_operator_token")
-    almost = client.request(method, path, headers={"Authorization": f"Bearer {OPERATOR_TOKEN}x"})
-    assert almost.status_code == 403
-    app.state.settings = app.state.settings.model_copy(update={"operator_token": None})
-    off = client.request(method, path, headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"})
-    assert (off.status_code, off.json()["error"]) == (403, "operator_api_disabled")
+    assert (wrong.status_code, wrong.json()["error"]) == (401, "invalid_token")
+    as_staff = client.request(method, path, headers=staff_headers)
+    if method == "GET":
+        assert as_staff.status_code == 200, as_staff.text
+    else:  # staff read; only administrators act
+        assert (as_staff.status_code, as_staff.json()["error"]) == (403, "role_not_allowed")
+    fresh = make_hub_user(session, "national_admin", must_change_password=True)
+    pending = client.request(method, path, headers=hub_token_for(session, fresh))
+    assert (pending.status_code, pending.json()["error"]) == (403, "password_change_required")
 
 
 def quarantine_one(client, node, record_id: str = "bad-1") -> dict:
@@ -42,7 +46,7 @@ def quarantine_one(client, node, record_id: str = "bad-1") -> dict:
 
 
 def test_status_shows_each_node_its_streams_queue_and_quarantine(
-    client, session, inner, shanxi, clock, operator_headers
+    client, session, inner, shanxi, clock, admin_headers
 ):
     ok(inner.push(client, [inner.publish("r1"), inner.publish("r2")]))
     quarantine_one(client, inner, "bad-1")
@@ -50,7 +54,7 @@ def test_status_shows_each_node_its_streams_queue_and_quarantine(
     clock.advance(90)
     ok(shanxi.pull(client, after=1))  # applied its first directive
 
-    status = ok(client.get("/api/v1/sync/status", headers=operator_headers))
+    status = ok(client.get("/api/v1/sync/status", headers=admin_headers))
     assert status["at"].startswith("2026-06-15T02:01:30")
     nodes = {n["node_id"]: n for n in status["nodes"]}
     im, sx = nodes["node:150000"], nodes["node:140000"]
@@ -76,12 +80,10 @@ def test_status_shows_each_node_its_streams_queue_and_quarantine(
     assert sx["last_contact_at"].startswith("2026-06-15T02:01:30")
 
 
-def test_quarantine_is_listed_retried_and_skipped_with_audit(
-    client, session, inner, operator_headers
-):
+def test_quarantine_is_listed_retried_and_skipped_with_audit(client, session, inner, admin_headers):
     quarantine_one(client, inner, "bad-1")
     quarantine_one(client, inner, "bad-2")
-    listed = ok(client.get("/api/v1/sync/quarantine", headers=operator_headers))["items"]
+    listed = ok(client.get("/api/v1/sync/quarantine", headers=admin_headers))["items"]
     assert [(i["record_id"], i["reason_code"], i["status"]) for i in listed] == [
         ("bad-1", "schema_invalid", "pending"),
         ("bad-2", "schema_invalid", "pending"),
@@ -90,48 +92,46 @@ def test_quarantine_is_listed_retried_and_skipped_with_audit(
     first, second = listed[0]["id"], listed[1]["id"]
 
     # Retrying without fixing the cause: still pending, audited.
-    retried = ok(client.post(f"/api/v1/sync/quarantine/{first}/retry", headers=operator_headers))
+    retried = ok(client.post(f"/api/v1/sync/quarantine/{first}/retry", headers=admin_headers))
     assert (retried["status"], retried["reason_code"]) == ("pending", "schema_invalid")
-    skipped = ok(client.post(f"/api/v1/sync/quarantine/{second}/skip", headers=operator_headers))
-    assert (skipped["status"], skipped["resolved_by"]) == ("skipped", "operator")
-    again = client.post(f"/api/v1/sync/quarantine/{second}/skip", headers=operator_headers)
+    skipped = ok(client.post(f"/api/v1/sync/quarantine/{second}/skip", headers=admin_headers))
+    assert (skipped["status"], skipped["resolved_by"]) == ("skipped", ADMIN)
+    again = client.post(f"/api/v1/sync/quarantine/{second}/skip", headers=admin_headers)
     assert (again.status_code, again.json()["error"]) == (409, "quarantine_resolved")
-    missing = client.post("/api/v1/sync/quarantine/999999/retry", headers=operator_headers)
+    missing = client.post("/api/v1/sync/quarantine/999999/retry", headers=admin_headers)
     assert missing.status_code == 404
 
-    pending = ok(client.get("/api/v1/sync/quarantine?status=pending", headers=operator_headers))
+    pending = ok(client.get("/api/v1/sync/quarantine?status=pending", headers=admin_headers))
     assert [i["id"] for i in pending["items"]] == [first]
-    done = ok(client.get("/api/v1/sync/quarantine?status=skipped", headers=operator_headers))
+    done = ok(client.get("/api/v1/sync/quarantine?status=skipped", headers=admin_headers))
     assert [i["id"] for i in done["items"]] == [second]
-    bad = client.get("/api/v1/sync/quarantine?status=nope", headers=operator_headers)
+    bad = client.get("/api/v1/sync/quarantine?status=nope", headers=admin_headers)
     assert (bad.status_code, bad.json()["error"]) == (422, "invalid_status")
 
     session.expire_all()
     events = session.exec(select(HubAuditEvent).where(HubAuditEvent.entity_kind == "quarantine"))
     assert [(e.action, e.actor, e.client_address, e.detail["status"]) for e in events] == [
-        ("sync.quarantine.retried", "operator", "10.9.8.7", "pending"),
-        ("sync.quarantine.skipped", "operator", "10.9.8.7", "skipped"),
+        ("sync.quarantine.retried", ADMIN, "10.9.8.7", "pending"),
+        ("sync.quarantine.skipped", ADMIN, "10.9.8.7", "skipped"),
     ]
 
 
-def test_a_retry_applies_once_the_cause_is_fixed(client, session, inner, shanxi, operator_headers):
+def test_a_retry_applies_once_the_cause_is_fixed(client, session, inner, shanxi, admin_headers):
     # Shanxi relays to a node that is not enrolled yet: quarantined (wrong_recipient).
     relay = shanxi.message("relay.notice", {"n": 1}, recipient="node:610000")
     assert ok(shanxi.push(client, [relay]))["quarantined"][0]["code"] == "wrong_recipient"
-    [item] = ok(client.get("/api/v1/sync/quarantine", headers=operator_headers))["items"]
+    [item] = ok(client.get("/api/v1/sync/quarantine", headers=admin_headers))["items"]
     # Shaanxi enrolls; the operator retries; the relay is delivered.
     shaanxi = NodeSim("node:610000", SigningKey.generate(), inner.clock)
     shaanxi.enroll(client, session)
-    retried = ok(
-        client.post(f"/api/v1/sync/quarantine/{item['id']}/retry", headers=operator_headers)
-    )
-    assert (retried["status"], retried["resolved_by"]) == ("applied", "operator")
+    retried = ok(client.post(f"/api/v1/sync/quarantine/{item['id']}/retry", headers=admin_headers))
+    assert (retried["status"], retried["resolved_by"]) == ("applied", ADMIN)
     delivered = ok(shaanxi.pull(client))["messages"]
     assert delivered[-1]["envelope"] == relay["envelope"]
 
 
 def test_a_retried_old_version_is_logged_but_does_not_regress_the_projection(
-    client, session, inner, operator_headers
+    client, session, inner, admin_headers
 ):
     # Version 1 arrives signed with a key the hub does not know yet (the node switched
     # before its rotation was registered): quarantined. Version 2, with the old key, applies.
@@ -146,10 +146,8 @@ def test_a_retried_old_version_is_logged_but_does_not_regress_the_projection(
     body = json.dumps({"statement": statement}).encode()
     headers = inner.headers("POST", "/sync/v1/keys/rotate", body)
     ok(client.post("/sync/v1/keys/rotate", content=body, headers=headers))
-    [item] = ok(client.get("/api/v1/sync/quarantine", headers=operator_headers))["items"]
-    retried = ok(
-        client.post(f"/api/v1/sync/quarantine/{item['id']}/retry", headers=operator_headers)
-    )
+    [item] = ok(client.get("/api/v1/sync/quarantine", headers=admin_headers))["items"]
+    retried = ok(client.post(f"/api/v1/sync/quarantine/{item['id']}/retry", headers=admin_headers))
     assert retried["status"] == "applied"
     session.expire_all()
     assert session.get(HubRecord, "dept-v").version_no == 2

@@ -336,3 +336,67 @@ def test_an_oversized_body_is_refused_before_it_is_read(client, session, inner):
     headers = inner.headers("POST", "/sync/v1/messages", body)
     response = client.post("/sync/v1/messages", content=body, headers=headers)
     assert (response.status_code, response.json()["error"]) == (413, "body_too_large")
+
+
+# --- a batch is applied in bulk, with the semantics of one message at a time ------
+
+
+def test_one_bad_message_among_good_ones_is_quarantined_alone(client, session, inner):
+    batch = []
+    for i in range(8):
+        if i == 3:  # personal data in clear, properly signed
+            payload = inner.publish("bulk-clear", seq=99)["envelope"]["payload"]
+            payload["data"] = factories.project_department("150102")
+            batch.append(inner.message("record.publish", payload))
+        elif i == 6:
+            tampered = inner.publish("bulk-tampered")
+            tampered["envelope"]["payload"]["version_no"] = 2  # changed after signing
+            batch.append(tampered)
+        else:
+            batch.append(inner.publish(f"bulk-{i}"))
+    answer = ok(inner.push(client, batch))
+    assert answer["applied"] == 6 and answer["streams"] == {STREAM: 8}
+    assert [(q["seq"], q["code"]) for q in answer["quarantined"]] == [
+        (4, "schema_invalid"),
+        (7, "bad_signature"),
+    ]
+    assert [seq for seq, _, _ in quarantined(session)] == [4, 7]
+    session.expire_all()
+    ids = sorted(r.record_id for r in session.exec(select(HubRecord)))
+    assert ids == sorted(f"bulk-{i}" for i in (0, 1, 2, 4, 5, 7))
+    assert len(session.exec(select(HubPublication)).all()) == 6
+
+
+def test_versions_and_a_tombstone_in_one_batch_apply_in_order(client, session, inner):
+    v1 = inner.publish("seq-a", version_no=1)
+    v3 = inner.publish("seq-a", version_no=3)
+    v2 = inner.publish("seq-a", version_no=2)  # older than v3, arrives after it
+    other = inner.publish("seq-b")
+    tomb = inner.tombstone("seq-b")
+    late = inner.publish("seq-b", version_no=2)  # after the tombstone: ignored
+    answer = ok(inner.push(client, [v1, v3, v2, other, tomb, late]))
+    assert answer["applied"] == 6 and answer["quarantined"] == []
+    row = record(session, "seq-a")
+    assert row.version_no == 3 and row.envelope == v3["envelope"]
+    assert [p.version_no for p in publications(session, "seq-a")] == [1, 3, 2]
+    assert record(session, "seq-b").deleted_at is not None
+    assert [(p.kind, p.version_no) for p in publications(session, "seq-b")] == [
+        ("record.publish", 1),
+        ("record.tombstone", None),
+    ]
+
+
+def test_a_record_taken_by_an_earlier_message_of_the_batch_is_checked(
+    client, session, inner, shanxi
+):
+    # Shanxi's node owns a record first; Inner Mongolia's batch then tries it twice
+    # among its own: both refused, its own applied.
+    ok(shanxi.push(client, [shanxi.publish("taken")]))
+    batch = [inner.publish("mine-1"), inner.publish("taken"), inner.publish("taken", version_no=2)]
+    answer = ok(inner.push(client, batch))
+    assert [(q["seq"], q["code"]) for q in answer["quarantined"]] == [
+        (2, "not_owner"),
+        (3, "not_owner"),
+    ]
+    assert record(session, "taken").owner == shanxi.node_id
+    assert record(session, "mine-1").owner == inner.node_id

@@ -102,3 +102,37 @@ def test_accounts_listed_within_jurisdiction(client, session):
     assert "in-county" in names and "other-city" not in names
     contractor = token_for(session, make_user(session, Role.CONTRACTOR))
     assert client.get("/api/v1/accounts", headers=contractor).status_code == 403
+
+
+def test_provincial_administrators_come_from_the_hub_not_from_each_other(client, session):
+    admin = token_for(session, make_user(session, Role.PROVINCIAL_ADMIN, "150000"))
+    refused = client.post(
+        "/api/v1/accounts",
+        headers=admin,
+        json=account(username="second-admin", role="provincial_admin", division_code="150000"),
+    )
+    assert (refused.status_code, refused.json()["error"]) == (403, "role_not_allowed")
+    provincial = client.post(
+        "/api/v1/accounts",
+        headers=admin,
+        json=account(username="nm-reviewer", role="provincial_regulator", division_code="150000"),
+    )
+    assert provincial.status_code == 201, provincial.text
+
+
+def test_a_county_regulator_cannot_act_in_another_county(client, session):
+    county = token_for(session, make_user(session, Role.COUNTY_REGULATOR, "150102"))
+    make_user(session, Role.COUNTY_REGULATOR, "150103", username="next-door")
+    names = [a["username"] for a in client.get("/api/v1/accounts", headers=county).json()["items"]]
+    assert "next-door" not in names
+    refused = client.post(
+        "/api/v1/accounts",
+        headers=county,
+        json=account(
+            username="x-firm",
+            role="contractor",
+            division_code="150103",
+            contractor={"uscc": make_uscc("150103", "77009999"), "name": "某公司"},
+        ),
+    )
+    assert (refused.status_code, refused.json()["error"]) == (403, "outside_jurisdiction")

@@ -123,8 +123,10 @@ def test_licence_scans_are_for_the_regulators_of_the_province(client, session, o
     assert read_both(client, province, ref["id"]).status_code == 200
     elsewhere = token_for(session, make_user(session, Role.PROVINCIAL_REGULATOR, "140000"))
     assert read_both(client, elsewhere, ref["id"]).status_code == 404
+    # The bureau's roles exist at the hub only: a node refuses them outright.
     national = token_for(session, make_user(session, Role.NATIONAL_ADMIN, "000000"))
-    assert read_both(client, national, ref["id"]).status_code == 404
+    refused = read_both(client, national, ref["id"])
+    assert (refused.status_code, refused.json()["error"]) == (403, "role_not_allowed")
 
 
 def test_the_owner_deletes_an_unused_attachment(client, session, settings, owner):

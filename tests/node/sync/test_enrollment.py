@@ -95,9 +95,18 @@ def test_enrollment_writes_the_key_file_the_row_and_the_keyring(
     )
     assert row.hub_public_key == hub_key.public().to_b64()
     assert {r.owner for r in session.exec(select(NodeKeyring))} == {NODE}
-    (message,) = outbox(session, "hub")
+    message, *reports = outbox(session, "hub")
     assert message.envelope["payload"]["record_id"] == str(record.id)
     assert message.envelope["key_id"] == key.key_id
+    # Then every account the hub has not heard of (docs/accounts.md), never a hash.
+    reported = {m.envelope["payload"]["username"] for m in reports}
+    assert {m.kind for m in reports} == {"account.report"}
+    assert reported == {
+        province.contractor_user.username,
+        province.county.username,
+        province.admin.username,
+    }
+    assert all("hash" not in str(m.envelope["payload"]) for m in reports)
     assert session.exec(select(AuditEvent).where(AuditEvent.action == "sync.enrolled")).one()
 
     # Enrolling twice is refused, and the key file is never overwritten.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from datetime import timedelta
 
 import httpx
@@ -153,6 +154,55 @@ def test_after_a_hub_restore_the_node_resends_from_the_hubs_cursor(
     (result,) = run(factory, http, sync_settings, node_key, clock)
     assert result.acked == 4
     assert [r.envelope.seq for r in hub.applied] == [1, 2, 3, 4]
+
+
+def test_two_requests_in_flight_deliver_a_backlog_in_order(
+    factory, session, federation, node_key, hub, http, sync_settings, clock
+):
+    settings = sync_settings.model_copy(update={"sync_batch_size": 2})
+    queue(session, node_key, 5)
+    (result,) = run(factory, http, settings, node_key, clock, in_flight=2)
+    assert (result.sent, result.acked, result.error) == (5, 5, None)
+    assert [r.envelope.seq for r in hub.applied] == [1, 2, 3, 4, 5]
+    assert peer(session).acked_seq == 5
+
+
+class Overtaking(httpx.BaseTransport):
+    """The second request reaches the hub before the first (which waits for it)."""
+
+    def __init__(self, hub) -> None:
+        self.hub = hub
+        self.first_may_go = threading.Event()
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            self.count += 1
+            n = self.count
+        if n == 1:
+            assert self.first_may_go.wait(10)
+        try:
+            return self.hub.handle(request)
+        finally:
+            if n == 2:
+                self.first_may_go.set()
+
+
+def test_an_answer_overtaken_by_another_is_not_a_restore(
+    factory, session, federation, node_key, hub, sync_settings, clock, caplog
+):
+    settings = sync_settings.model_copy(update={"sync_batch_size": 2})
+    queue(session, node_key, 5)
+    with httpx.Client(transport=Overtaking(hub)) as http:
+        (result,) = run(factory, http, settings, node_key, clock, in_flight=2)
+    # 3-4 found a gap at the hub (1-2 not there yet), and so did 5 (sent before that
+    # answer was read): both were sent again after 1-2.
+    assert (result.acked, result.error) == (5, None)
+    assert [r.envelope.seq for r in hub.applied] == [1, 2, 3, 4, 5]
+    assert len(hub.requests) == 5
+    assert peer(session).acked_seq == 5
+    assert "resending" not in caplog.text  # never taken for a hub restore
 
 
 def test_relays_are_pushed_on_their_own_stream(

@@ -36,6 +36,20 @@ def test_broker_defaults_to_the_database_through_kombu_sqlalchemy(settings):
     assert make_celery(rabbit).conf.broker_url == "amqp://minefed@rabbitmq:5672/minefed"
 
 
+def test_a_worker_on_the_database_polls_it_five_times_a_second(settings, monkeypatch):
+    from kombu.transport import sqlalchemy as kombu_sqla
+
+    from node.sync.broker import SQLA_POLLING_INTERVAL_S
+
+    monkeypatch.setattr(kombu_sqla.Transport, "polling_interval", 1.0)  # kombu's default
+    rabbit = settings.model_copy(update={"broker_url": "amqp://minefed@rabbitmq:5672/minefed"})
+    make_celery(rabbit)
+    assert kombu_sqla.Transport.polling_interval == 1.0
+    app = make_celery(settings)
+    assert kombu_sqla.Transport.polling_interval == SQLA_POLLING_INTERVAL_S == 0.2
+    assert app.connection_for_read().transport.polling_interval == 0.2
+
+
 def test_the_kick_sends_sync_push_by_name(settings, monkeypatch):
     sent = []
     kick = CeleryKick(settings)

@@ -1,0 +1,1 @@
+"""Hub users: login (bearer tokens and page sessions), passwords, the bureau's own accounts."""
