@@ -80,11 +80,19 @@ class HubClient:
         body = _dumps({"messages": list(messages)})
         return self._send("POST", "/sync/v1/messages", body, sign_with=self._key())
 
-    def post_json_messages(self, messages: Sequence[str]) -> dict[str, Any]:
+    def post_json_messages(
+        self, messages: Sequence[str], *, new_connection: bool = False
+    ) -> dict[str, Any]:
         """:meth:`post_messages` with each message already JSON text (``{"envelope",
-        "disclosures"}`` as the outbox keeps it: ``sync.outbox.pending_json``)."""
+        "disclosures"}`` as the outbox keeps it: ``sync.outbox.pending_json``).
+
+        ``new_connection`` closes the connection after the answer, so the next
+        request opens one that any of the hub's processes may take (for requests
+        in flight together: see ``node.sync.service.push``).
+        """
         body = ('{"messages":[' + ",".join(messages) + "]}").encode("utf-8")
-        return self._send("POST", "/sync/v1/messages", body, sign_with=self._key())
+        close = {"Connection": "close"} if new_connection else None
+        return self._send("POST", "/sync/v1/messages", body, sign_with=self._key(), extra=close)
 
     def inbox(self, after: int, limit: int) -> dict[str, Any]:
         """``GET /sync/v1/inbox?after=N&limit=M``: directives and relays for this node."""
@@ -110,9 +118,14 @@ class HubClient:
         return self.key
 
     def _send(
-        self, method: str, path: str, body: bytes, sign_with: SigningKey | None
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        sign_with: SigningKey | None,
+        extra: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **(extra or {})}
         if body:
             headers["Content-Type"] = "application/json"
         if sign_with is not None:

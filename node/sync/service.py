@@ -23,6 +23,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -169,9 +170,13 @@ def _push_peer(
                 if not batch:
                     break
                 messages = [message for _, message in batch]
+                # Each on a connection of its own when several are in flight: the
+                # hub's processes take connections as they come, and two kept-alive
+                # ones held by the same process would share its one core.
+                send = partial(client.post_json_messages, new_connection=depth > 1)
                 waiting.append(
                     (
-                        pool.submit(client.post_json_messages, messages),
+                        pool.submit(send, messages),
                         batch[-1][0],
                         len(batch),
                         acked,

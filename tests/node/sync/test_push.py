@@ -53,6 +53,7 @@ def test_push_delivers_and_records_the_acknowledgement(
     assert state.last_success_at == NOW
     # Every request was signed by the node (the fake hub refuses unsigned ones).
     assert all(r.headers["X-Minefed-Sender"] == NODE for r in hub.requests)
+    assert all(r.headers.get("connection") != "close" for r in hub.requests)  # one at a time
 
     # Nothing due any more: no request at all.
     assert run(factory, http, sync_settings, node_key, clock) == []
@@ -165,6 +166,8 @@ def test_two_requests_in_flight_deliver_a_backlog_in_order(
     assert (result.sent, result.acked, result.error) == (5, 5, None)
     assert [r.envelope.seq for r in hub.applied] == [1, 2, 3, 4, 5]
     assert peer(session).acked_seq == 5
+    # A connection each, so the hub's processes share the requests out.
+    assert [r.headers.get("connection") for r in hub.requests] == ["close"] * 3
 
 
 class Overtaking(httpx.BaseTransport):
