@@ -80,7 +80,10 @@ def _buckets(request: Request) -> dict[str, TokenBucket | None]:
             "public": TokenBucket(per_minute / 60, settings.public_rate_burst)
             if per_minute
             else None,
-            "export": TokenBucket(per_hour / 3600, max(1, min(per_hour, 10))) if per_hour else None,
+            # A burst of ten minutes' worth (at least 10, at most the hourly number).
+            "export": TokenBucket(per_hour / 3600, max(1, min(per_hour, max(10, per_hour // 6))))
+            if per_hour
+            else None,
         }
         state.public_rate_buckets = buckets
     return buckets

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from central.config import CentralSettings
 from schemas.enums import RecordKind
 from tests.central.support import contractor, ok
 from tests.node import factories
@@ -40,6 +41,20 @@ def people(start: int, division: str) -> dict:
         "safety_managers": [factories.person(start + 1, division)],
         "technical_staff": [factories.person(start + 2, division)],
     }
+
+
+@pytest.fixture
+def settings(hub_db_url: str, tmp_path) -> CentralSettings:
+    """The hub's test settings with a burst no test here reaches (the limit has its own
+    tests, test_rate_limit.py; the test clock does not move, so buckets never refill)."""
+    return CentralSettings(
+        environment="test",
+        database_url=hub_db_url,
+        key_file=tmp_path / "absent-hub-key.pem",
+        max_batch=20,
+        public_rate_burst=100_000,
+        public_export_per_hour=100_000,
+    )
 
 
 @pytest.fixture
