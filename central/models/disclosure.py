@@ -4,7 +4,8 @@
 ``hub_record`` (migration 0004): every statement that writes records
 recomputes the rows of the contractors it touched, once per contractor, with
 the SQL function ``hub_public_contractor_refresh(usccs, touched_at)``. A bulk
-load (``bench/hub_datagen.py``) calls the same function for everything.
+load (``bench/hub_datagen.py``) rebuilds the whole table with
+``hub_public_contractor_rebuild()``.
 
 Search by name is by character n-grams (``name_grams``: every single
 character and every pair of adjacent characters of the normalised name, GIN

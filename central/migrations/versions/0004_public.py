@@ -61,22 +61,12 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$
 """
 
-REFRESH = """
-CREATE FUNCTION hub_public_contractor_refresh(usccs text[], touched_at timestamptz)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  DELETE FROM hub_public_contractor c
-   WHERE c.uscc = ANY(usccs)
-     AND NOT EXISTS (SELECT 1 FROM hub_record r
-                      WHERE r.contractor_uscc = c.uscc AND r.deleted_at IS NULL);
-  INSERT INTO hub_public_contractor AS c (
-      uscc, name, name_grams, province_code, has_basic_info, grades, licence_valid_to,
-      last_accident_on, last_penalty_on, last_incident_on, licence_count,
-      project_department_count, accident_count, reward_penalty_count, updated_at)
+# One row per contractor from its live records; {where} narrows hub_record.
+_AGGREGATE = """
   SELECT s.uscc, s.name, hub_name_grams(s.name), s.province_code, s.has_basic_info,
          s.grades, s.licence_valid_to, s.last_accident_on, s.last_penalty_on,
          greatest(s.last_accident_on, s.last_penalty_on), s.licence_count, s.pd_count,
-         s.accident_count, s.rp_count, greatest(s.received, touched_at)
+         s.accident_count, s.rp_count, greatest(s.received, {touched})
   FROM (
     SELECT r.contractor_uscc AS uscc,
            coalesce(max(r.public_data->>'name') FILTER (WHERE r.kind = 'basic_info'),
@@ -87,7 +77,7 @@ BEGIN
            coalesce(array_agg(DISTINCT r.public_data->>'qualification_grade')
                       FILTER (WHERE r.kind = 'licence'
                               AND r.public_data->>'qualification_grade' IS NOT NULL),
-                    '{}') AS grades,
+                    '{{}}') AS grades,
            max((r.public_data->>'valid_to')::date)
              FILTER (WHERE r.kind = 'licence') AS licence_valid_to,
            max(((r.public_data->>'occurred_at')::timestamptz AT TIME ZONE 'Asia/Shanghai')::date)
@@ -101,9 +91,25 @@ BEGIN
            count(*) FILTER (WHERE r.kind = 'reward_penalty') AS rp_count,
            max(r.received_at) AS received
       FROM hub_record r
-     WHERE r.contractor_uscc = ANY(usccs) AND r.deleted_at IS NULL
+     WHERE {where} AND r.contractor_uscc IS NOT NULL AND r.deleted_at IS NULL
      GROUP BY r.contractor_uscc
   ) s
+"""
+
+_COLUMNS = """uscc, name, name_grams, province_code, has_basic_info, grades, licence_valid_to,
+      last_accident_on, last_penalty_on, last_incident_on, licence_count,
+      project_department_count, accident_count, reward_penalty_count, updated_at"""
+
+REFRESH = f"""
+CREATE FUNCTION hub_public_contractor_refresh(usccs text[], touched_at timestamptz)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM hub_public_contractor c
+   WHERE c.uscc = ANY(usccs)
+     AND NOT EXISTS (SELECT 1 FROM hub_record r
+                      WHERE r.contractor_uscc = c.uscc AND r.deleted_at IS NULL);
+  INSERT INTO hub_public_contractor AS c ({_COLUMNS})
+  {_AGGREGATE.format(where="r.contractor_uscc = ANY(usccs)", touched="touched_at")}
   ON CONFLICT (uscc) DO UPDATE SET
       name = excluded.name, name_grams = excluded.name_grams,
       province_code = excluded.province_code, has_basic_info = excluded.has_basic_info,
@@ -114,6 +120,21 @@ BEGIN
       accident_count = excluded.accident_count,
       reward_penalty_count = excluded.reward_penalty_count,
       updated_at = greatest(c.updated_at, excluded.updated_at);
+END $$
+"""
+
+# Everything at once (a bulk load, a repair): rebuilt from hub_record in one pass.
+REBUILD = f"""
+CREATE FUNCTION hub_public_contractor_rebuild() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+  n bigint;
+BEGIN
+  DELETE FROM hub_public_contractor;
+  INSERT INTO hub_public_contractor ({_COLUMNS})
+  {_AGGREGATE.format(where="true", touched="'-infinity'::timestamptz")};
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
 END $$
 """
 
@@ -196,7 +217,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_hub_record_kind_received", "hub_record", ["kind", "received_at", "record_id"]
     )
-    for statement in (NORMALISE, NAME_GRAMS, QUERY_GRAMS, REFRESH, ON_INSERT, ON_UPDATE):
+    for statement in (NORMALISE, NAME_GRAMS, QUERY_GRAMS, REFRESH, REBUILD, ON_INSERT, ON_UPDATE):
         op.execute(statement)
     op.execute(
         "CREATE TRIGGER hub_record_public_insert AFTER INSERT ON hub_record "
@@ -209,10 +230,7 @@ def upgrade() -> None:
         "EXECUTE FUNCTION hub_public_contractor_on_update()"
     )
     # Records published before this migration.
-    op.execute(
-        "SELECT hub_public_contractor_refresh(array_agg(DISTINCT contractor_uscc), now()) "
-        "FROM hub_record WHERE contractor_uscc IS NOT NULL HAVING count(*) > 0"
-    )
+    op.execute("SELECT hub_public_contractor_rebuild()")
 
 
 def downgrade() -> None:
@@ -221,6 +239,7 @@ def downgrade() -> None:
     for function in (
         "hub_public_contractor_on_update()",
         "hub_public_contractor_on_insert()",
+        "hub_public_contractor_rebuild()",
         "hub_public_contractor_refresh(text[], timestamptz)",
         "hub_query_grams(text)",
         "hub_name_grams(text)",

@@ -145,3 +145,14 @@ def test_name_normalisation_agrees_with_the_database(session):
     for name in ["北方 矿业（集团）有限公司", "ABC·矿业-工程", "　全角空格【测试】"]:
         in_db = session.execute(text("SELECT hub_normalise_name(:n)"), {"n": name}).scalar()
         assert in_db == normalise_name(name), name
+
+
+def test_a_rebuild_gives_the_rows_the_triggers_kept(session, populated):
+    query = text(
+        "SELECT uscc, name, province_code, has_basic_info, grades, licence_valid_to, "
+        "last_incident_on, licence_count, project_department_count, accident_count, "
+        "reward_penalty_count FROM hub_public_contractor ORDER BY uscc"
+    )
+    kept = [tuple(r) for r in session.execute(query)]
+    assert session.execute(text("SELECT hub_public_contractor_rebuild()")).scalar() == 3
+    assert [tuple(r) for r in session.execute(query)] == kept
