@@ -117,8 +117,10 @@ def _order(sort: str, q: str | None) -> list[Any]:
     if sort == "departments":
         return [col(c.project_department_count).desc(), col(c.name), col(c.uscc)]
     if sort == "relevance" and q and not _looks_like_uscc(q):
-        n = normalise_name(q)
-        name = func.hub_normalise_name(col(c.name))
+        # On the stored name: normalising every match (8,000 for 矿业 at national
+        # scale) cost 0.4 s; names rarely carry the spaces a query may have.
+        n = q.strip()
+        name = col(c.name)
         return [
             case((name == n, 0), (name.startswith(n), 1), else_=2),
             func.length(col(c.name)),
