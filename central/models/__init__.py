@@ -13,6 +13,14 @@ from central.models.accounts import (
 from central.models.audit import HubAuditEvent
 from central.models.nodes import HubEnrollmentToken, HubNode, HubNodeKey, NodeStatus
 from central.models.records import HubPublication, HubRecord
+from central.models.statistics import (
+    HubPersonIndex,
+    HubPersonOverlap,
+    HubStatCell,
+    HubStatContribution,
+    HubStatPending,
+    HubStatState,
+)
 from sync.tables import (
     OutboxMessage,
     PeerState,
@@ -29,9 +37,15 @@ __all__ = [
     "HubEnrollmentToken",
     "HubNode",
     "HubNodeKey",
+    "HubPersonIndex",
+    "HubPersonOverlap",
     "HubProvinceQuota",
     "HubPublication",
     "HubRecord",
+    "HubStatCell",
+    "HubStatContribution",
+    "HubStatPending",
+    "HubStatState",
     "HubUsccClaim",
     "HubUser",
     "HubUserRole",
