@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused outside development
-DEV_PERSON_INDEX_KEY = "dev-only-person-index-key-change-me"  # noqa: S105 - refused likewise
+DEV_PERSON_INDEX_KEY = "dev-only-person-index-key-change-me"
 
 #: Shortest secret key accepted in production (characters).
 MIN_TOKEN_LEN = 32

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from schemas.enums import RecordKind
-from tests.central.statistics.conftest import accident_form, department
+from tests.central.statistics.support import accident_form, department
 from tests.node import factories
 
 
