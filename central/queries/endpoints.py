@@ -32,7 +32,7 @@ router = APIRouter(prefix="/api/v1/national", tags=["national"])
 _BUREAU = allow(BUREAU, Scope.NATIONAL, "every province; full ID numbers; audited")
 BureauUser = Annotated[HubPrincipal, _BUREAU]
 FormatParam = Annotated[Format, Query(description="json, csv or xlsx")]
-_FILES = {
+_FILES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {
             "text/csv": {},

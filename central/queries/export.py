@@ -130,7 +130,7 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
 
 
 def xlsx_bytes(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    return xlsx_book([(title, header, list(rows))])
+    return xlsx_book([(title, header, [list(r) for r in rows])])
 
 
 def xlsx_book(tables: Sequence[Table]) -> bytes:

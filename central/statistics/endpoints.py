@@ -207,7 +207,6 @@ def chart_set(doc: dict[str, Any]) -> dict[str, Markup]:
 
 
 _page_lock = threading.Lock()
-_page_cache: dict[str, str] = {}
 
 
 @router.get(
@@ -218,16 +217,20 @@ _page_cache: dict[str, str] = {}
 )
 def stats_page(request: Request, session: SessionDep, clock: ClockDep) -> HTMLResponse:
     doc = national_document(session, clock)
-    key = f"{doc.get('as_of')}|{doc.get('month')}"
+    # The page changes only with the snapshot: render it once per snapshot (per app).
+    key = f"{doc.get('as_of')}|{hash(str(doc))}"
+    cache: dict[str, str] | None = getattr(request.app.state, "stats_page_cache", None)
+    if cache is None:
+        cache = request.app.state.stats_page_cache = {}
     with _page_lock:
-        html = _page_cache.get(key)
+        html = cache.get(key)
     if html is None:
         html = templates.get_template("statistics/public.html").render(
             doc=doc, charts=chart_set(doc), pct=_pct, request=request
         )
         with _page_lock:
-            _page_cache.clear()  # only the latest snapshot's page is kept
-            _page_cache[key] = html
+            cache.clear()  # only the latest snapshot's page is kept
+            cache[key] = html
     return HTMLResponse(html, headers={"Cache-Control": "public, max-age=60"})
 
 

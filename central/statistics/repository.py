@@ -77,9 +77,11 @@ def record_id_batches(session: Session, size: int) -> Iterable[list[str]]:
 
 
 def records(session: Session, ids: Sequence[str]) -> list[Any]:
+    from sqlalchemy import select as core_select
+
     return list(
         session.execute(
-            select(
+            core_select(
                 col(HubRecord.record_id),
                 col(HubRecord.kind),
                 col(HubRecord.province_code),

@@ -7,7 +7,7 @@ from typing import Any
 from central.worker import celery_app
 
 
-@celery_app.task(name="statistics.refresh")
+@celery_app.task(name="statistics.refresh")  # type: ignore[untyped-decorator]
 def refresh(rebuild: bool = False) -> dict[str, Any]:
     """One transaction per batch, opened here (the task owns them)."""
     from central.config import get_settings
