@@ -187,8 +187,14 @@ def replace_people(session: Session, ids: Sequence[str], rows: list[dict[str, An
 
 
 def mark_state(
-    session: Session, now: datetime, applied: int, snapshot: dict[str, Any], *, rebuilt: bool
+    session: Session,
+    now: datetime,
+    applied: int,
+    snapshot: dict[str, Any] | None,
+    *,
+    rebuilt: bool,
 ) -> None:
+    """Note a refresh (and a rebuild); ``snapshot`` ``None`` keeps the stored one."""
     values: dict[str, Any] = {
         "name": STATE,
         "refreshed_at": now,
@@ -201,8 +207,9 @@ def mark_state(
     update = {
         "refreshed_at": upsert.excluded.refreshed_at,
         "records_applied": _STATE.c.records_applied + upsert.excluded.records_applied,
-        "snapshot": upsert.excluded.snapshot,
     }
+    if snapshot is not None:
+        update["snapshot"] = upsert.excluded.snapshot
     if rebuilt:
         update["rebuilt_at"] = upsert.excluded.rebuilt_at
         update["records_applied"] = upsert.excluded.records_applied

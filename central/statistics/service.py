@@ -119,18 +119,31 @@ def _month(now: datetime) -> str:
 
 
 def refresh_batch(session: Session, person_key: bytes, now: datetime, limit: int = BATCH) -> int:
-    """Apply up to ``limit`` queued records and rewrite the snapshot; how many were taken.
+    """Apply up to ``limit`` queued records; how many were taken.
 
-    The caller owns the transaction (commit makes the batch and the snapshot
-    visible together). Serialised with other refreshes by an advisory lock.
+    The snapshot is rewritten when the queue is drained (a full batch means
+    more to come: the next call writes it), and when the month has turned (the
+    time-dependent flags move). The caller owns the transaction (commit makes
+    the batch and the snapshot visible together). Serialised with other
+    refreshes by an advisory lock.
     """
     repository.lock(session)
     ids = repository.take_pending(session, limit)
     apply_records(session, ids, person_key)
     state = repository.state(session)
-    stale = state is None or state.snapshot is None or state.snapshot.get("month") != _month(now)
-    if ids or stale:
-        repository.mark_state(session, now, len(ids), build_snapshot(session, now), rebuilt=False)
+    doc = state.snapshot if state is not None else None
+    stale = doc is None or doc.get("month") != _month(now)
+    # The snapshot of the last batch written without one (a full batch: more to come).
+    behind = (
+        doc is not None
+        and state is not None
+        and state.refreshed_at is not None
+        and datetime.fromisoformat(doc["as_of"]) != state.refreshed_at
+    )
+    drained = len(ids) < limit
+    if ids or stale or behind:
+        snapshot = build_snapshot(session, now) if drained or stale else None
+        repository.mark_state(session, now, len(ids), snapshot, rebuilt=False)
     return len(ids)
 
 

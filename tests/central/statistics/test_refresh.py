@@ -129,3 +129,22 @@ def test_the_snapshot_carries_totals_rates_and_flags(feed, inner):
     (province,) = doc["provinces"]
     assert (province["code"], province["departments"]) == ("150000", 2)
     assert [g["count"] for g in doc["qualification_grades"]] == [0, 0, 1, 0]
+
+
+def test_a_backlog_writes_the_snapshot_once_drained(feed, inner):
+    from datetime import timedelta
+
+    from central.statistics import repository, service
+    from tests.central.statistics.support import PERSON_KEY
+    from tests.central.support import NOW
+
+    feed.push(inner, inner.publish("dept-0", department()))
+    feed.refresh()
+    feed.push(inner, *[inner.publish(f"dept-{i}", department()) for i in (1, 2, 3)])
+    later = NOW + timedelta(minutes=1)
+    assert service.refresh_batch(feed.session, PERSON_KEY, later, limit=2) == 2
+    feed.session.expire_all()
+    assert repository.state(feed.session).snapshot["totals"]["departments"] == 1  # more to come
+    assert service.refresh_batch(feed.session, PERSON_KEY, later, limit=2) == 1
+    feed.session.expire_all()
+    assert repository.state(feed.session).snapshot["totals"]["departments"] == 4
