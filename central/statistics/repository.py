@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, String, Table, bindparam, delete, text, tuple_
+from sqlalchemy import ARRAY, BigInteger, Boolean, String, Table, bindparam, delete, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
 
@@ -30,6 +31,14 @@ _OVERLAPS = cast(Table, HubPersonOverlap.__table__)  # type: ignore[attr-defined
 _STATE = cast(Table, HubStatState.__table__)  # type: ignore[attr-defined]
 
 CellKey = tuple[str, str, str, str]
+
+
+def _text_arrays(*names: str) -> list[Any]:
+    return [bindparam(n, type_=ARRAY(String)) for n in names]
+
+
+def _int_arrays(*names: str) -> list[Any]:
+    return [bindparam(n, type_=ARRAY(BigInteger)) for n in names]
 
 
 def lock(session: Session) -> None:
@@ -120,28 +129,44 @@ def add_to_cells(session: Session, deltas: Mapping[CellKey, tuple[int, int, int]
     ]
     if not rows:
         return
-    upsert = insert(_CELLS)
+    # One statement over arrays: executemany would send a statement per counter.
     session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=[_CELLS.c.measure, _CELLS.c.province_code, _CELLS.c.month, _CELLS.c.key],
-            set_={
-                "n": _CELLS.c.n + upsert.excluded.n,
-                "deaths": _CELLS.c.deaths + upsert.excluded.deaths,
-                "serious_injuries": _CELLS.c.serious_injuries + upsert.excluded.serious_injuries,
-            },
+        text(
+            "INSERT INTO hub_stat_cell (measure, province_code, month, key, n, deaths, "
+            "serious_injuries) "
+            "SELECT * FROM unnest(:measures, :provinces, :months, :keys, :n, :deaths, :serious) "
+            "ON CONFLICT (measure, province_code, month, key) DO UPDATE SET "
+            "n = hub_stat_cell.n + excluded.n, "
+            "deaths = hub_stat_cell.deaths + excluded.deaths, "
+            "serious_injuries = hub_stat_cell.serious_injuries + excluded.serious_injuries"
+        ).bindparams(
+            *_text_arrays("measures", "provinces", "months", "keys"),
+            *_int_arrays("n", "deaths", "serious"),
         ),
-        rows,
+        {
+            "measures": [r["measure"] for r in rows],
+            "provinces": [r["province_code"] for r in rows],
+            "months": [r["month"] for r in rows],
+            "keys": [r["key"] for r in rows],
+            "n": [r["n"] for r in rows],
+            "deaths": [r["deaths"] for r in rows],
+            "serious": [r["serious_injuries"] for r in rows],
+        },
     )
-    keys = [(r["measure"], r["province_code"], r["month"], r["key"]) for r in rows]
+    # Four arrays rather than a tuple IN list: a batch can touch ~10^4 counters.
     session.execute(
-        delete(_CELLS).where(
-            tuple_(_CELLS.c.measure, _CELLS.c.province_code, _CELLS.c.month, _CELLS.c.key).in_(
-                keys
-            ),
-            _CELLS.c.n == 0,
-            _CELLS.c.deaths == 0,
-            _CELLS.c.serious_injuries == 0,
-        )
+        text(
+            "DELETE FROM hub_stat_cell c "
+            "USING unnest(:measures, :provinces, :months, :keys) AS z(m, p, mo, k) "
+            "WHERE c.measure = z.m AND c.province_code = z.p AND c.month = z.mo "
+            "AND c.key = z.k AND c.n = 0 AND c.deaths = 0 AND c.serious_injuries = 0"
+        ).bindparams(*_text_arrays("measures", "provinces", "months", "keys")),
+        {
+            "measures": [r["measure"] for r in rows],
+            "provinces": [r["province_code"] for r in rows],
+            "months": [r["month"] for r in rows],
+            "keys": [r["key"] for r in rows],
+        },
     )
 
 
@@ -149,9 +174,15 @@ def replace_contributions(
     session: Session, ids: Sequence[str], items: Mapping[str, list[Any]]
 ) -> None:
     session.execute(delete(_CONTRIBUTIONS).where(_CONTRIBUTIONS.c.record_id.in_(ids)))
-    rows = [{"record_id": rid, "items": value} for rid, value in sorted(items.items()) if value]
-    if rows:
-        session.execute(insert(_CONTRIBUTIONS), rows)
+    kept = [(rid, value) for rid, value in sorted(items.items()) if value]
+    if kept:
+        session.execute(
+            text(
+                "INSERT INTO hub_stat_contribution (record_id, items) "
+                "SELECT r, i::jsonb FROM unnest(:ids, :items) AS u(r, i)"
+            ).bindparams(*_text_arrays("ids", "items")),
+            {"ids": [k for k, _ in kept], "items": [json.dumps(v) for _, v in kept]},
+        )
 
 
 _IDS = bindparam("ids", type_=ARRAY(String))
@@ -180,7 +211,26 @@ def replace_people(session: Session, ids: Sequence[str], rows: list[dict[str, An
     session.execute(delete(_PEOPLE).where(_PEOPLE.c.record_id.in_(ids)))
     if not rows:
         return
-    session.execute(insert(_PEOPLE), rows)
+    columns = (
+        "record_id",
+        "slot",
+        "person_index",
+        "province_code",
+        "contractor_uscc",
+        "role",
+        "start_month",
+        "end_month",
+    )
+    session.execute(
+        text(
+            f"INSERT INTO hub_person_index ({', '.join(columns)}, underground) "  # noqa: S608
+            f"SELECT * FROM unnest({', '.join(':' + c for c in columns)}, :underground)"
+        ).bindparams(*_text_arrays(*columns), bindparam("underground", type_=ARRAY(Boolean))),
+        {
+            **{c: [r[c] for r in rows] for c in columns},
+            "underground": [r["underground"] for r in rows],
+        },
+    )
     changed = sorted({r["record_id"] for r in rows})
     for side in ("a", "b"):
         session.execute(text(_OVERLAP_SQL.format(side=side)).bindparams(_IDS), {"ids": changed})
