@@ -185,3 +185,12 @@ def test_the_queries_are_the_bureaus_only(client, inner):
     assert client.get("/api/v1/national/concurrent-roles").status_code == 401
     unsigned = client.post("/api/v1/national/node-query", json={"query": "concurrent_roles"})
     assert unsigned.status_code == 401
+
+
+def test_the_bureaus_query_page_lists_a_contractors_records(client, feed, inner, staff_headers):
+    feed.push(inner, inner.publish("im-1", department("150102", project_name="白云鄂博东矿项目部")))
+    page = client.get(f"/national/queries?uscc={inner.firm.uscc}", headers=staff_headers)
+    assert page.status_code == 200
+    assert "白云鄂博东矿项目部" in page.text and "内蒙古自治区" in page.text
+    assert f"/api/v1/national/contractors/{inner.firm.uscc}/records?format=xlsx" in page.text
+    assert len(_audits(feed.session, "contractor_records")) == 1
