@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused outside development
+DEV_PERSON_INDEX_KEY = "dev-only-person-index-key-change-me"
 
 #: Shortest secret key accepted in production (characters).
 MIN_TOKEN_LEN = 32
@@ -68,6 +69,20 @@ class CentralSettings(BaseSettings):
     enrollment_token_ttl_s: int = Field(
         86400, ge=60, description="lifetime of a node enrollment token, in seconds"
     )
+    person_index_key: str = Field(
+        DEV_PERSON_INDEX_KEY,
+        description="secret of the blind index of resident ID numbers (HMAC-SHA256) that "
+        "finds the same person in project departments of different provinces; changing it "
+        "needs `minefed central stats-refresh --rebuild`",
+    )
+    broker_url: str = Field(
+        "memory://",
+        description="Celery broker of the hub's workers (statistics refresh): RabbitMQ in "
+        "production (amqp://…), or sqla+postgresql+psycopg://… over the hub's database",
+    )
+    stats_refresh_interval_s: int = Field(
+        60, ge=5, description="how often beat runs the statistics refresh, in seconds"
+    )
 
     public_rate_per_minute: int = Field(
         120,
@@ -94,6 +109,13 @@ class CentralSettings(BaseSettings):
             raise ValueError(
                 "MINEFED_CENTRAL_SECRET_KEY must be set to a random value of at least 32 "
                 "characters in production / 生产环境必须设置至少32个字符的随机密钥"
+            )
+        if self.person_index_key == DEV_PERSON_INDEX_KEY or len(self.person_index_key) < (
+            MIN_TOKEN_LEN
+        ):
+            raise ValueError(
+                "MINEFED_CENTRAL_PERSON_INDEX_KEY must be set to a random value of at least 32 "
+                "characters in production / 生产环境必须设置至少32个字符的身份证号盲索引密钥"
             )
         return self
 

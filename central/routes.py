@@ -14,6 +14,9 @@ def include_routes(app: FastAPI) -> None:
     from central.enrollment.endpoints import router as enrollment_router
     from central.keys.endpoints import router as keys_router
     from central.operations.endpoints import router as operations_router
+    from central.queries.endpoints import pages as queries_pages
+    from central.queries.endpoints import router as queries_router
+    from central.statistics.endpoints import router as statistics_router
     from central.sync.endpoints import router as sync_router
 
     app.include_router(auth_router)
@@ -25,6 +28,9 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(operations_router)
     app.include_router(disclosure_router)
     app.include_router(disclosure_pages)
+    app.include_router(queries_router)
+    app.include_router(queries_pages)
+    app.include_router(statistics_router)
 
     from central.web import install as install_web
 

@@ -637,6 +637,35 @@ def central_sync_status(as_json: bool) -> None:
         click.echo("(no node enrolled yet: minefed central enroll-node …)")
 
 
+@central.command("stats-refresh")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Recompute every statistic and the person index from the records, and swap them in "
+    "(after changing MINEFED_CENTRAL_PERSON_INDEX_KEY, or to check the incremental counts).",
+)
+def central_stats_refresh(rebuild: bool) -> None:
+    """Bring the national statistics and the cross-province person index up to date.
+
+    Applies the records changed since the last refresh (what the worker's
+    statistics.refresh task does every MINEFED_CENTRAL_STATS_REFRESH_INTERVAL_S).
+    """
+    from central.statistics import service
+    from sync.clock import SystemClock
+
+    settings, engine, factory = _central_db()
+    key = settings.person_index_key.encode()
+    try:
+        if rebuild:
+            result = service.rebuild_now(factory, key, SystemClock())
+            click.echo(f"rebuilt from {result.records} records")
+        else:
+            result = service.refresh(factory, key, SystemClock())
+            click.echo(f"refreshed: {result.records} changed records in {result.batches} batches")
+    finally:
+        engine.dispose()
+
+
 @central.group("quarantine")
 def central_quarantine() -> None:
     """Messages the hub refused (隔离消息): list, retry or skip them."""

@@ -12,6 +12,7 @@ def include_routes(app: FastAPI) -> None:
     from node.auth.endpoints import router as auth_router
     from node.entry.endpoints import router as entry_router
     from node.filing.endpoints import router as filing_router
+    from node.hubqueries.endpoints import router as hubqueries_router
     from node.queries.endpoints import router as queries_router
     from node.review.endpoints import router as review_router
     from node.sync.endpoints import router as sync_router
@@ -25,3 +26,4 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(queries_router)
     app.include_router(audit_router)
     app.include_router(sync_router)
+    app.include_router(hubqueries_router)

@@ -14,6 +14,14 @@ from central.models.audit import HubAuditEvent
 from central.models.disclosure import HubPublicContractor
 from central.models.nodes import HubEnrollmentToken, HubNode, HubNodeKey, NodeStatus
 from central.models.records import HubPublication, HubRecord
+from central.models.statistics import (
+    HubPersonIndex,
+    HubPersonOverlap,
+    HubStatCell,
+    HubStatContribution,
+    HubStatPending,
+    HubStatState,
+)
 from sync.tables import (
     OutboxMessage,
     PeerState,
@@ -30,10 +38,16 @@ __all__ = [
     "HubEnrollmentToken",
     "HubNode",
     "HubNodeKey",
+    "HubPersonIndex",
+    "HubPersonOverlap",
     "HubProvinceQuota",
     "HubPublicContractor",
     "HubPublication",
     "HubRecord",
+    "HubStatCell",
+    "HubStatContribution",
+    "HubStatPending",
+    "HubStatState",
     "HubUsccClaim",
     "HubUser",
     "HubUserRole",

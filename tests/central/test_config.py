@@ -32,7 +32,18 @@ def test_production_refuses_default_or_short_secrets(secret_key):
 def test_production_accepts_real_secrets(monkeypatch):
     monkeypatch.setenv("MINEFED_CENTRAL_ENVIRONMENT", "production")
     monkeypatch.setenv("MINEFED_CENTRAL_SECRET_KEY", GOOD)
+    monkeypatch.setenv("MINEFED_CENTRAL_PERSON_INDEX_KEY", "p" * 32)
     assert CentralSettings().secret_key == GOOD
+
+
+@pytest.mark.parametrize("person_index_key", [None, "short"])
+def test_production_refuses_a_default_or_short_person_index_key(person_index_key):
+    values = {"environment": "production", "secret_key": GOOD}
+    if person_index_key is not None:
+        values["person_index_key"] = person_index_key
+    with pytest.raises(ValidationError) as refused:
+        CentralSettings(**values)
+    assert "MINEFED_CENTRAL_PERSON_INDEX_KEY" in str(refused.value)
 
 
 def test_the_interim_operator_token_is_gone(monkeypatch):

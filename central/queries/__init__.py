@@ -1,0 +1,1 @@
+"""Cross-province queries for national staff and, through their node, provincial regulators."""

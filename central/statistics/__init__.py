@@ -1,0 +1,1 @@
+"""National statistics (docs/national-queries.md): counters kept incrementally, a snapshot."""
