@@ -86,7 +86,8 @@ def cutoff_instant(as_of: date) -> datetime:
     """Departments first entered before this instant are due on ``as_of``.
 
     ``as_of`` minus five years, as a China date (29 February → 28 February),
-    and the whole of that day included.
+    and the whole of that day included: a department first entered on day D goes
+    on D five years later; one entered on 29 February, on 1 March.
     """
     try:
         last_day = as_of.replace(year=as_of.year - RETENTION_YEARS)
