@@ -35,8 +35,13 @@ __all__ = ["reconcile"]
 
 
 def reconcile(
-    settings: NodeSettings, factory: SessionFactory, clock: Clock | None = None
+    settings: NodeSettings,
+    factory: SessionFactory,
+    clock: Clock | None = None,
+    http: httpx.Client | None = None,
 ) -> dict[str, Any]:
+    """Retention as of today, then the inbox pulled again; ``problems`` lists what
+    keeps the node from starting its workers."""
     clock = clock or SystemClock()
     now = clock.now()
     key_file = KeyFile(settings.key_file)
@@ -60,7 +65,10 @@ def reconcile(
     if key is None:
         summary.append("not enrolled: nothing to pull from the hub")
     else:
-        with httpx.Client(timeout=settings.sync_http_timeout_s) as http:
+        if http is None:
+            with httpx.Client(timeout=settings.sync_http_timeout_s) as client:
+                pulled = pull(factory, client, settings, key, clock, publisher=publisher)
+        else:
             pulled = pull(factory, http, settings, key, clock, publisher=publisher)
         result["pull"] = {
             "applied": pulled.applied,
