@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy import ColumnElement
 from sqlmodel import col, func, select
 
 from node.access import REGULATORS, Scope, allow
@@ -37,7 +38,7 @@ def elsewhere(
         str | None, Query(pattern=r"^\d{2}0000$", description="所在省 / location province")
     ] = None,
 ) -> Page[RecordOut]:
-    where = [col(Record.owner_node).is_not(None)]
+    where: list[ColumnElement[bool]] = [col(Record.owner_node).is_not(None)]
     if kind:
         where.append(col(Record.kind) == kind)
     if province:
