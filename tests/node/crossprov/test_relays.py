@@ -318,3 +318,30 @@ def test_a_copy_is_deleted_by_its_owners_tombstone_and_not_by_anyone_else(
     assert session.get(Record, record_id) is None
     # The contractor's last department went by retention: its information goes too.
     assert session.get(Contractor, province.contractor.id).deleted_at == NOW
+
+
+def test_the_location_province_judges_the_written_report_of_a_relayed_filing(
+    client,
+    session,
+    province,
+    enrolled,
+    other_node,
+    other_key,
+    hub,
+    http,
+    factory,
+    sync_settings,
+    node_key,
+    clock,
+    publisher,
+):
+    record_id = str(uuid.uuid4())
+    data = project_department("150102", written_report=False, written_report_date=None)
+    hub.deliver(*from_shanxi(other_key, 1, "filing.submit", filing_from_shanxi(record_id), data))
+    pull_all(factory, http, sync_settings, node_key, clock, publisher)
+    filing.approve(session, actor_for(province.county), uuid.UUID(record_id), 1)
+    session.flush()
+    shown = client.get(
+        f"/api/v1/filings/{record_id}", headers=province.headers(province.county)
+    ).json()
+    assert "no_written_report" in shown["flags"]
