@@ -366,7 +366,8 @@ def node_quarantine_skip(quarantine_id: int) -> None:
 @click.option("--loglevel", default="INFO", show_default=True)
 @click.option("--pool", default="prefork", show_default=True, help="prefork, solo or threads")
 def node_worker(concurrency: int, with_beat: bool, loglevel: str, pool: str) -> None:
-    """Run a Celery worker for this node's tasks (sync.push, sync.pull, sync.sweep)."""
+    """Run a Celery worker for this node's tasks (sync.push, sync.pull, sync.sweep,
+    retention.daily)."""
     from node.worker import celery_app
 
     argv = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}", f"--pool={pool}"]
@@ -387,10 +388,110 @@ def node_worker(concurrency: int, with_beat: bool, loglevel: str, pool: str) -> 
 )
 @click.option("--loglevel", default="INFO", show_default=True)
 def node_beat(schedule_file: str, loglevel: str) -> None:
-    """Run Celery beat: schedules sync.sweep every MINEFED_NODE_SYNC_SWEEP_INTERVAL_S."""
+    """Run Celery beat: schedules sync.sweep every MINEFED_NODE_SYNC_SWEEP_INTERVAL_S, and
+    retention.daily once a day."""
     from node.worker import celery_app
 
     celery_app.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule_file}"])
+
+
+# ---------------------------------------------------------------- node: five-year retention
+
+
+def _as_of_option(f: Any) -> Any:
+    return click.option(
+        "--as-of",
+        "as_of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        help="Judge as on this China date (YYYY-MM-DD; default: today).",
+    )(f)
+
+
+@node.command("retention")
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted, with counts.")
+@_as_of_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def node_retention(dry_run: bool, as_of: Any, as_json: bool) -> None:
+    """Five-year retention (信息保留时效): delete project departments first entered five
+    years ago, with their accidents and attachments, and contractors left with none;
+    tombstones go to the hub and to every node holding a copy (docs/retention.md).
+
+    What beat runs daily as retention.daily; idempotent, safe to run again."""
+    import json
+
+    from node.attachments.storage import FilesystemStorage
+    from node.retention.service import china_date, plan, run
+    from node.sync.broker import CeleryKick
+    from node.sync.publish import Publisher
+    from sync.clock import SystemClock
+
+    settings, engine, factory = _node_db()
+    now = SystemClock().now()
+    day = as_of.date() if as_of is not None else china_date(now)
+    try:
+        if dry_run:
+            with factory() as session:
+                result = plan(session, day, settings.province_code).to_dict()
+        else:
+            report = run(
+                factory,
+                as_of=day,
+                now=now,
+                own_node=settings.node_id,
+                publisher=Publisher(settings.key_file, CeleryKick(settings)),
+                storage=FilesystemStorage(settings.storage_dir),
+            )
+            result = report.to_dict()
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    if dry_run:
+        counts = result["counts"]
+        click.echo(f"as of {result['as_of']} (first entered before {result['cutoff']}):")
+        for item in result["project_departments"]:
+            click.echo(
+                f"  {item['record_id']}  {item['first_entered_at'][:10]}  "
+                f"{item['contractor_uscc']}  {item['title']}"
+            )
+        click.echo(
+            f"would delete {counts['project_departments']} project departments, "
+            f"{counts['accidents']} accidents, {counts['attachments']} attachments, "
+            f"{counts['contractors']} contractors"
+        )
+    else:
+        click.echo(
+            f"deleted {result['project_departments']} project departments, "
+            f"{result['accidents']} accidents, {result['attachments']} attachments, "
+            f"{result['contractors']} contractors (as of {result['as_of']})"
+        )
+
+
+@node.command("restore-reconcile")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def node_restore_reconcile(as_json: bool) -> None:
+    """After restoring a backup, before starting the workers: delete again what was
+    deleted after the backup was taken (retention as of today, and every tombstone
+    other nodes relayed since, pulled again from the hub), so nothing deleted comes
+    back (docs/retention.md)."""
+    import json
+
+    from node.retention.restore import reconcile
+
+    settings, engine, factory = _node_db()
+    try:
+        result = reconcile(settings, factory)
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        for line in result["summary"]:
+            click.echo(line)
+    if result.get("problems"):
+        raise SystemExit(1)
 
 
 # ---------------------------------------------------------------- central: the national hub

@@ -10,6 +10,7 @@ def include_routes(app: FastAPI) -> None:
     from node.attachments.endpoints import router as attachments_router
     from node.audit.endpoints import router as audit_router
     from node.auth.endpoints import router as auth_router
+    from node.crossprov.endpoints import router as crossprov_router
     from node.entry.endpoints import router as entry_router
     from node.filing.endpoints import router as filing_router
     from node.hubqueries.endpoints import router as hubqueries_router
@@ -27,3 +28,4 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(audit_router)
     app.include_router(sync_router)
     app.include_router(hubqueries_router)
+    app.include_router(crossprov_router)

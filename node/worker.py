@@ -18,3 +18,8 @@ __all__ = ["celery_app"]
 celery_app = make_celery(get_settings(), set_as_current=True)
 
 import node.sync.tasks  # noqa: E402, F401 - registers sync.push, sync.pull, sync.sweep
+
+# Registers retention.daily; beat runs it once a day.
+from node.retention.tasks import RETENTION_SCHEDULE_NAME, retention_schedule  # noqa: E402
+
+celery_app.conf.beat_schedule[RETENTION_SCHEDULE_NAME] = retention_schedule()

@@ -27,6 +27,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from node.audit.service import record_event
+from node.crossprov import service as crossprov
 from node.errors import Forbidden, InvalidInput, NotFound
 from node.filing.service import get_version, get_visible, reindex, validate_complete
 from node.jurisdiction import covers
@@ -73,9 +74,10 @@ def _contractor(session: Session, actor: Actor, kind: RecordKind, uscc: str) -> 
     if contractor is None:
         raise InvalidInput(
             f"本省节点未登记统一社会信用代码为 {uscc} 的承包单位"
-            "（外省承包单位的录入将在后续版本支持）",
+            "（外省承包单位须已有经跨省报送到本省的项目部）",
             f"no contractor with USCC {uscc} is registered on this province's node "
-            "(entries for contractors of other provinces will come in a later release)",
+            "(a contractor of another province is known here once it filed a project "
+            "department located here)",
             code="contractor_unknown",
             field="contractor_uscc",
         )
@@ -149,6 +151,15 @@ def _published_version(
     return version
 
 
+def _notify_home(
+    session: Session, actor: Actor, record: Record, version: RecordVersion, contractor: Contractor
+) -> None:
+    """An accident against another province's contractor reaches its home as a notice."""
+    province = actor.division_code[:2] + "0000"
+    if record.kind == RecordKind.ACCIDENT and contractor.home_province_code != province:
+        crossprov.relay_accident_notice(session, record, version, contractor, province, actor.now)
+
+
 def enter(session: Session, actor: Actor, kind: RecordKind, data: dict[str, Any]) -> Record:
     """Enter an accident or a reward/penalty: published at once as version 1."""
     _require_regulator(actor)
@@ -172,6 +183,7 @@ def enter(session: Session, actor: Actor, kind: RecordKind, data: dict[str, Any]
     session.add(record)
     session.flush()
     publish_record(session, record, version, actor)
+    _notify_home(session, actor, record, version, contractor)
     record_event(
         session,
         actor,
@@ -240,6 +252,7 @@ def correct(
     session.add(record)
     session.flush()
     publish_record(session, record, version, actor)
+    _notify_home(session, actor, record, version, contractor)
     record_event(
         session,
         actor,

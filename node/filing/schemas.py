@@ -59,6 +59,14 @@ class RecordOut(BaseModel):
     updated_at: datetime
     published_at: datetime | None
     entered_by_regulator: bool
+    owner_node: str | None = Field(
+        None,
+        description="由他省节点审核并公示（本省为只读副本）/ owned and reviewed by that "
+        "province's node; read-only here",
+    )
+    home_node: str | None = Field(
+        None, description="从承包单位所属省节点转来 / relayed from the contractor's home node"
+    )
     flags: list[str] = Field(default_factory=list, description="第62号令预警 / Order No. 62 flags")
 
     @classmethod
@@ -82,6 +90,8 @@ class RecordOut(BaseModel):
             updated_at=r.updated_at,
             published_at=r.published_at,
             entered_by_regulator=r.entered_by_regulator,
+            owner_node=r.owner_node,
+            home_node=r.home_node,
             flags=flags or [],
         )
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from node.attachments.service import check_attachment_refs
 from node.audit.service import record_event
+from node.crossprov import service as crossprov
 from node.errors import Conflict, Forbidden, InvalidInput, NotFound
 from node.filing.indexing import apply_index
 from node.filing.routing import review_division
@@ -81,6 +82,11 @@ def can_see(actor: Actor, record: Record) -> bool:
         return record.contractor_id == actor.contractor_id
     if not actor.is_regulator:
         return False
+    if record.owner_node is not None:
+        # A copy of a record owned elsewhere (a department of one of this province's
+        # contractors located in another province, an accident notice): read-only
+        # for this province's regulators (docs/cross-province.md).
+        return True
     if record.county_code:
         return covers(actor.division_code, record.county_code)
     return covers(actor.division_code[:2] + "0000", record.province_code)
@@ -256,6 +262,7 @@ def update_draft(
             code="under_review",
         )
     merged = {**latest.data, **changes}
+    _check_location_kept(record, merged)
     division = review_division(record.kind, merged, contractor)
     if record.state == ReviewState.DRAFT:
         latest.data = merged
@@ -293,6 +300,30 @@ def update_draft(
     return record
 
 
+def _check_location_kept(record: Record, merged: dict[str, Any]) -> None:
+    """A department's location province decides its owner node, so it cannot change once
+    a version was submitted there or published: a move is a new department."""
+    if record.kind != RecordKind.PROJECT_DEPARTMENT:
+        return
+    settled = record.owner_node is not None or record.current_version_no is not None
+    if settled and merged.get("province_code") != record.province_code:
+        raise InvalidInput(
+            "项目部所在省份不能变更；如项目部迁往他省，请新建项目部",
+            "the location province of a project department cannot change once filed: "
+            "file a new project department",
+            code="province_fixed",
+            field="province_code",
+        )
+
+
+def located_elsewhere(record: Record, data: dict[str, Any], contractor: Contractor) -> bool:
+    """A project department in another province than the contractor's home: owned there."""
+    return record.kind == RecordKind.PROJECT_DEPARTMENT and data.get("province_code") not in (
+        None,
+        contractor.home_province_code,
+    )
+
+
 def submit(session: Session, actor: Actor, record_id: uuid.UUID) -> Record:
     record, contractor = _editable(session, actor, record_id)
     if record.state != ReviewState.DRAFT:
@@ -321,6 +352,9 @@ def submit(session: Session, actor: Actor, record_id: uuid.UUID) -> Record:
         record.id,
         {"version": latest.version_no, "review_division": latest.review_division},
     )
+    if located_elsewhere(record, latest.data, contractor):
+        # Reviewed by the location province: relayed in this transaction.
+        crossprov.relay_submission(session, record, latest, contractor, actor.now)
     return record
 
 
@@ -338,6 +372,11 @@ def withdraw(session: Session, actor: Actor, record_id: uuid.UUID) -> Record:
     latest.submitted_at = None
     record.state = ReviewState.DRAFT
     record.updated_at = actor.now
+    if record.owner_node is not None:
+        crossprov.relay_withdrawal(session, record, latest.version_no, actor.now)
+        if latest.version_no == 1:
+            # The location node forgets a filing it never decided: the draft is home's again.
+            record.owner_node = None
     session.add_all([latest, record])
     record_event(
         session, actor, "filing.withdrawn", record.kind, record.id, {"version": latest.version_no}
@@ -380,6 +419,12 @@ def _decidable(
     if not actor.is_regulator:
         raise Forbidden("仅监管部门可以审核", "only regulators review", code="role_not_allowed")
     record = get_visible(session, actor, record_id, for_update=True)
+    if record.owner_node is not None:
+        raise Forbidden(
+            f"该项目部由所在省（{record.owner_node}）审核，本省只读",
+            f"reviewed by the location province's node {record.owner_node}: read-only here",
+            code="owned_elsewhere",
+        )
     if record.state != ReviewState.SUBMITTED:
         raise Conflict(
             "该记录不在待审核状态",
@@ -425,6 +470,8 @@ def approve(session: Session, actor: Actor, record_id: uuid.UUID, version_no: in
     )
     # Approval publishes: signed into the outbox in this same transaction.
     publish_record(session, record, version, actor)
+    if record.home_node is not None:
+        crossprov.relay_decision(session, record, version, actor.now)
     return record
 
 
@@ -452,4 +499,6 @@ def return_for_changes(
         record.id,
         {"version": version.version_no, "reason": reason},
     )
+    if record.home_node is not None:
+        crossprov.relay_decision(session, record, version, actor.now)
     return record

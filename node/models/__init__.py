@@ -3,7 +3,13 @@
 from node.models.accounts import ApiToken, User
 from node.models.attachments import Attachment
 from node.models.audit import AuditEvent
-from node.models.federation import NodeFederation, NodeKeyring, NodePublication, RelayNotice
+from node.models.federation import (
+    NodeFederation,
+    NodeKeyring,
+    NodePublication,
+    NodeTombstone,
+    RelayNotice,
+)
 from node.models.records import Contractor, Record, RecordVersion
 
 __all__ = [
@@ -14,6 +20,7 @@ __all__ = [
     "NodeFederation",
     "NodeKeyring",
     "NodePublication",
+    "NodeTombstone",
     "Record",
     "RecordVersion",
     "RelayNotice",

@@ -100,3 +100,22 @@ class NodePublication(SQLModel, table=True):
     kind: str = Field(max_length=32)
     outbox_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     published_at: datetime = Field(sa_column=tz_column())
+
+
+class NodeTombstone(SQLModel, table=True):
+    """A record deleted here or by its owner: the fact of the deletion, never its content.
+
+    Kept so that a relay arriving after the deletion (a tombstone before its
+    record, a late decision, an old message retried) cannot bring the record
+    back, and so that ``minefed node restore-reconcile`` can delete again what a
+    restored backup still holds (docs/retention.md).
+    """
+
+    __tablename__ = "node_tombstone"
+
+    record_id: uuid.UUID = Field(primary_key=True)
+    kind: str = Field(max_length=32)
+    owner: str = Field(max_length=64)  # the node that owned the record
+    reason: str = Field(max_length=16)  # retention, withdrawn
+    deleted_at: datetime = Field(sa_column=tz_column())
+    received_at: datetime = Field(sa_column=tz_column())

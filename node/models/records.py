@@ -39,6 +39,10 @@ class Contractor(SQLModel, table=True):
     home_province_code: str = Field(sa_column=code_column(nullable=False))
     central_soe: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_column=tz_column())
+    # Set when five-year retention deleted the contractor's information (its basic
+    # info, licences, rewards/penalties, attachments: docs/retention.md). The row
+    # stays while its account exists: the account names it until the bureau deletes it.
+    deleted_at: datetime | None = Field(default=None, sa_column=tz_column(nullable=True))
 
 
 class Record(SQLModel, table=True):
@@ -94,6 +98,14 @@ class Record(SQLModel, table=True):
     grade: str | None = Field(default=None, max_length=32, index=True)  # accident
     deaths: int | None = None  # accident
     related_record_id: uuid.UUID | None = Field(default=None, index=True)  # accident → dept
+
+    # Across provinces (docs/cross-province.md). At the location node, a filing
+    # relayed from the contractor's home node: ``home_node`` is where decisions go
+    # back. At the home node, a record another node owns (a department located
+    # elsewhere, an accident notice): ``owner_node`` is that node; the copy is
+    # read-only here and never published from here.
+    home_node: str | None = Field(default=None, max_length=64)
+    owner_node: str | None = Field(default=None, max_length=64)
 
 
 class RecordVersion(SQLModel, table=True):

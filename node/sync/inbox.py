@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
 
 from node.accounts.directives import ACCOUNT_APPLIERS
+from node.crossprov.appliers import CROSSPROV_APPLIERS
 from node.models import NodeFederation, NodeKeyring, RelayNotice
 from sync.envelope import Envelope, verify_envelope
 from sync.errors import (
@@ -223,6 +224,8 @@ APPLIERS: dict[str, KindApplier] = {
     "relay.notice": apply_relay_notice,
     # The bureau's account decisions (docs/accounts.md).
     **ACCOUNT_APPLIERS,
+    # Project departments across provinces, tombstones to copies (docs/cross-province.md).
+    **CROSSPROV_APPLIERS,
 }
 
 

@@ -177,6 +177,8 @@ def publish_record(
     """
     actor, now = _actor_and_now(when)
     assert record.id is not None
+    if record.owner_node is not None:
+        return None  # a copy of a record another node owns and publishes
     if session.get(NodePublication, (record.id, version.version_no)) is not None:
         return None
     found = enrollment(session)
@@ -292,6 +294,7 @@ def publish_backlog(session: Session, now: datetime, *, limit: int = 500) -> int
         .where(
             RecordVersion.state == ReviewState.APPROVED,
             col(NodePublication.record_id).is_(None),
+            col(Record.owner_node).is_(None),
         )
         .order_by(
             col(RecordVersion.decided_at),

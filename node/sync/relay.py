@@ -8,7 +8,7 @@ and pushed to the hub like everything else.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from node.db import after_commit
 from node.errors import Conflict, InvalidInput
 from node.models import NodeKeyring
 from node.sync.publish import enrollment
+from sync.disclosure import Disclosure
 from sync.outbox import enqueue
 from sync.tables import OutboxMessage
 
@@ -29,7 +30,12 @@ _RELAY_NAME = re.compile(r"\A[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*\Z")
 
 
 def send_relay(
-    session: Session, to_node: str, name: str, payload: Mapping[str, Any], now: datetime
+    session: Session,
+    to_node: str,
+    name: str,
+    payload: Mapping[str, Any],
+    now: datetime,
+    disclosures: Sequence[Disclosure] = (),
 ) -> OutboxMessage:
     """Queue ``relay.<name>`` for ``to_node`` in the caller's transaction.
 
@@ -72,6 +78,7 @@ def send_relay(
         payload=dict(payload),
         key=key,
         now=now,
+        disclosures=disclosures,
     )
     after_commit(session, publisher.kick)
     return message

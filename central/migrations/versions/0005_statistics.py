@@ -1,7 +1,7 @@
 """statistics: national counters, the person blind index, the refresh queue
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-01 19:30:00.000000
 
 - ``hub_stat_cell``: the national statistics' counters (province × month × key);
@@ -24,7 +24,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0005"
-down_revision: str | None = "0002"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -336,7 +336,9 @@ def test_an_unknown_contractor_is_refused_naming_the_field(client, session, coun
     assert refused.status_code == 422, refused.text
     body = refused.json()
     assert body["error"] == "contractor_unknown" and body["field"] == "contractor_uscc"
-    assert form["contractor_uscc"] in body["detail"] and "later release" in body["detail"]
+    assert (
+        form["contractor_uscc"] in body["detail"] and "filed a project department" in body["detail"]
+    )
     assert _counts(session) == before
 
 

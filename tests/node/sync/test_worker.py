@@ -15,7 +15,8 @@ from tests.node.sync.conftest import NODE
 def test_the_worker_app_has_the_sync_tasks_and_the_sweep_schedule():
     assert {"sync.push", "sync.pull", "sync.sweep"} <= set(celery_app.tasks)
     schedule = celery_app.conf.beat_schedule
-    assert [entry["task"] for entry in schedule.values()] == ["sync.sweep"]
+    # retention.daily: tests/node/retention/test_tasks.py
+    assert [entry["task"] for entry in schedule.values()] == ["sync.sweep", "retention.daily"]
     assert next(iter(schedule.values()))["schedule"] == NodeSettings().sync_sweep_interval_s
 
 
