@@ -13,6 +13,7 @@ def include_routes(app: FastAPI) -> None:
     from central.keys.endpoints import router as keys_router
     from central.operations.endpoints import router as operations_router
     from central.sync.endpoints import router as sync_router
+    from central.transparency.endpoints import router as transparency_router
 
     app.include_router(auth_router)
     app.include_router(accounts_router)
@@ -21,3 +22,4 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(sync_router)
     app.include_router(keys_router)
     app.include_router(operations_router)
+    app.include_router(transparency_router)

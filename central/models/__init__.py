@@ -13,6 +13,12 @@ from central.models.accounts import (
 from central.models.audit import HubAuditEvent
 from central.models.nodes import HubEnrollmentToken, HubNode, HubNodeKey, NodeStatus
 from central.models.records import HubPublication, HubRecord
+from central.models.transparency import (
+    HubCheckpoint,
+    HubCheckpointCosignature,
+    HubLogLeaf,
+    HubLogNode,
+)
 from sync.tables import (
     OutboxMessage,
     PeerState,
@@ -25,8 +31,12 @@ __all__ = [
     "AccountStatus",
     "HubAccount",
     "HubAuditEvent",
+    "HubCheckpoint",
+    "HubCheckpointCosignature",
     "HubCredential",
     "HubEnrollmentToken",
+    "HubLogLeaf",
+    "HubLogNode",
     "HubNode",
     "HubNodeKey",
     "HubProvinceQuota",
