@@ -150,6 +150,26 @@ def log_indexes(session: Session, publication_ids: Sequence[int]) -> dict[int, i
     return {int(p): int(i) for p, i in rows}
 
 
+class SubtreeRecorder:
+    """A stand-in tree of ``size`` leaves that records which subtrees a proof reads.
+
+    Running a proof generator against it first lets :meth:`PgTree.prefetch`
+    load every hash the real run needs in two queries instead of one per hash.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self.keys: set[tuple[int, int]] = set()
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def complete_subtree(self, level: int, index: int) -> bytes:
+        self.keys.add((level, index))
+        return bytes(32)
+
+
 class PgTree:
     """The log in PostgreSQL as :class:`sync.merkle.TreeHashes`, extendable in memory.
 
@@ -182,6 +202,13 @@ class PgTree:
                 raise ProofError(f"log storage lacks subtree level {level}, index {index}")
             self._cache[key] = found
         return found
+
+    def prefetch(self, keys: Iterable[tuple[int, int]]) -> None:
+        """Load the given ``(level, index)`` subtrees in two queries (leaves, nodes)."""
+        wanted = [k for k in set(keys) if k not in self._cache]
+        leaves = leaf_hashes(self.session, [i for lv, i in wanted if lv == 0])
+        self._cache.update({(0, i): h for i, h in leaves.items()})
+        self._cache.update(node_hashes(self.session, [k for k in wanted if k[0] > 0]))
 
     def append_hash(self, h: bytes) -> int:
         """Append a leaf hash (in memory); returns its index."""

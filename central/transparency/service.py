@@ -21,7 +21,7 @@ from central.errors import BadRequest, InvalidInput, NotFound, Unavailable
 from central.keys.service import load_keyring
 from central.models import HubCheckpoint, HubCheckpointCosignature, HubNode
 from central.transparency import repository as repo
-from central.transparency.repository import PgTree
+from central.transparency.repository import PgTree, SubtreeRecorder
 from sync.b64 import b64std_encode
 from sync.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from sync.errors import CheckpointError, ProofError, SyncError
@@ -132,6 +132,9 @@ def inclusion(session: Session, index: int, size: int) -> dict[str, Any]:
         raise _range_error(
             f"index 须在 0 至 {size - 1} 之间", f"index must be within 0..{size - 1}"
         )
+    recorder = SubtreeRecorder(tree.size)
+    inclusion_proof(index, recorder, size)
+    tree.prefetch(recorder.keys | {(0, index)})
     try:
         path = inclusion_proof(index, tree, size)
     except ProofError as exc:
@@ -162,6 +165,9 @@ def consistency(session: Session, first: int, second: int) -> dict[str, Any]:
             "first must satisfy 0 < first <= second (no proof from the empty tree: "
             "see docs/transparency.md)",
         )
+    recorder = SubtreeRecorder(tree.size)
+    consistency_proof(first, recorder, second)
+    tree.prefetch(recorder.keys)
     try:
         path = consistency_proof(first, tree, second)
     except ProofError as exc:
