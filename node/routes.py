@@ -15,6 +15,7 @@ def include_routes(app: FastAPI) -> None:
     from node.queries.endpoints import router as queries_router
     from node.review.endpoints import router as review_router
     from node.sync.endpoints import router as sync_router
+    from node.witness.endpoints import router as witness_router
 
     app.include_router(auth_router)
     app.include_router(filing_router)
@@ -25,3 +26,4 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(queries_router)
     app.include_router(audit_router)
     app.include_router(sync_router)
+    app.include_router(witness_router)

@@ -18,3 +18,6 @@ __all__ = ["celery_app"]
 celery_app = make_celery(get_settings(), set_as_current=True)
 
 import node.sync.tasks  # noqa: E402, F401 - registers sync.push, sync.pull, sync.sweep
+from node.witness.tasks import WITNESS_SCHEDULE_NAME, beat_entry  # noqa: E402 - log.witness
+
+celery_app.conf.beat_schedule[WITNESS_SCHEDULE_NAME] = beat_entry(get_settings().witness_interval_s)

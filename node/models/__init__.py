@@ -5,6 +5,7 @@ from node.models.attachments import Attachment
 from node.models.audit import AuditEvent
 from node.models.federation import NodeFederation, NodeKeyring, NodePublication, RelayNotice
 from node.models.records import Contractor, Record, RecordVersion
+from node.models.witness import NodeWitnessAlarm, NodeWitnessState
 
 __all__ = [
     "ApiToken",
@@ -14,6 +15,8 @@ __all__ = [
     "NodeFederation",
     "NodeKeyring",
     "NodePublication",
+    "NodeWitnessAlarm",
+    "NodeWitnessState",
     "Record",
     "RecordVersion",
     "RelayNotice",
