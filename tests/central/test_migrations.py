@@ -47,8 +47,12 @@ def test_models_match_the_migrated_database(hub_engine):
     assert tables - {"alembic_version"} == {
         "hub_account",
         "hub_audit_event",
+        "hub_checkpoint",
+        "hub_checkpoint_cosignature",
         "hub_credential",
         "hub_enrollment_token",
+        "hub_log_leaf",
+        "hub_log_node",
         "hub_node",
         "hub_node_key",
         "hub_province_quota",
