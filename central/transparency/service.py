@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from prometheus_client.core import GaugeMetricFamily, Metric
+from sqlalchemy import text
 from sqlmodel import Session
 
 from central.errors import BadRequest, InvalidInput, NotFound, Unavailable
@@ -36,6 +38,7 @@ __all__ = [
     "consistency",
     "inclusion",
     "log_entries",
+    "metric_families",
     "record_entries",
     "sequence",
 ]
@@ -255,3 +258,44 @@ def record_entries(session: Session, record_id: str) -> dict[str, Any]:
             "日志中没有该记录", f"no log entry for record {record_id}", code="record_not_in_log"
         )
     return {"record_id": record_id, "entries": entries, "pending": pending}
+
+
+def metric_families(session: Session, now: datetime) -> list[Metric]:
+    """Prometheus families of the log (added to the hub's ``/metrics``).
+
+    The merge backlog counts publications above the highest one sequenced:
+    an index range scan, cheap at any size (a publication committed late
+    with a lower id is missed for the few seconds until it is sequenced).
+    """
+    size = repo.log_size(session)
+    backlog, oldest = session.execute(
+        text(
+            "SELECT count(*), min(received_at) FROM hub_publication WHERE id > "
+            "(SELECT coalesce(max(publication_id), 0) FROM hub_log_leaf)"
+        )
+    ).one()
+    latest = repo.latest_checkpoint(session)
+    log_size = GaugeMetricFamily("minefed_hub_log_size", "Leaves in the transparency log")
+    log_size.add_metric([], size)
+    waiting = GaugeMetricFamily(
+        "minefed_hub_log_unsequenced",
+        "Accepted publications not yet in the log (the merge backlog)",
+    )
+    waiting.add_metric([], int(backlog))
+    delay = GaugeMetricFamily(
+        "minefed_hub_log_merge_delay_seconds",
+        "Age of the oldest accepted publication not yet in the log (0 when none)",
+    )
+    delay.add_metric([], (now - oldest).total_seconds() if oldest is not None else 0)
+    age = GaugeMetricFamily(
+        "minefed_hub_log_checkpoint_age_seconds",
+        "Seconds since the latest checkpoint was signed (absent before the first)",
+    )
+    cosigned = GaugeMetricFamily(
+        "minefed_hub_log_checkpoint_cosignatures",
+        "Witness cosignatures received for the latest checkpoint",
+    )
+    if latest is not None:
+        age.add_metric([], (now - latest.signed_at).total_seconds())
+        cosigned.add_metric([], len(repo.cosignatures(session, latest.size)))
+    return [log_size, waiting, delay, age, cosigned]

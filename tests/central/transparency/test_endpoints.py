@@ -163,3 +163,27 @@ def test_a_new_checkpoint_is_served_without_the_old_ones_cosignatures(
     sequence(session, hub_key)
     checkpoint, signers = opened(client, hub_key, **{inner.node_id: inner.key.public()})
     assert (checkpoint.size, signers) == (2, [ORIGIN])
+
+
+def metric(text: str, name: str) -> float:
+    [line] = [line for line in text.splitlines() if line.startswith(name + " ")]
+    return float(line.split(" ")[1])
+
+
+def test_metrics_show_the_log_and_its_merge_backlog(client, session, inner, hub_key, clock):
+    ok(inner.push(client, [inner.publish("dept-1"), inner.publish("dept-2")]))
+    before = client.get("/metrics").text
+    assert metric(before, "minefed_hub_log_size") == 0
+    assert metric(before, "minefed_hub_log_unsequenced") == 2
+    assert metric(before, "minefed_hub_log_merge_delay_seconds") == 0  # received "now"
+    assert not [
+        line for line in before.splitlines() if line.startswith("minefed_hub_log_checkpoint_age")
+    ]
+    sequence(session, hub_key)
+    note = client.get("/api/v1/public/log/checkpoint").text
+    ok(cosign_request(client, inner, 2, last_line(add_cosignature(note, inner.node_id, inner.key))))
+    after = client.get("/metrics").text
+    assert metric(after, "minefed_hub_log_size") == 2
+    assert metric(after, "minefed_hub_log_unsequenced") == 0
+    assert metric(after, "minefed_hub_log_checkpoint_age_seconds") == 0
+    assert metric(after, "minefed_hub_log_checkpoint_cosignatures") == 1
