@@ -184,13 +184,6 @@ class Demo:
             run_cli(["central", "keygen"], hub_env)
         fingerprint = SigningKey.from_pem((self.root / "hub.pem").read_bytes()).public().fingerprint
         self._start("hub", _uvicorn("central.asgi:app", self.port), hub_env)
-        # The hub's Celery worker with beat: the transparency log's sequencer (log.sequence).
-        hub_worker = [PYTHON, "-m", "celery", "-A", "central.worker", "worker", "--beat"]
-        hub_worker += ["--schedule", str(self.root / "hub-beat.db"), "--loglevel", "WARNING"]
-        hub_worker += ["--concurrency", "1", "--without-gossip", "--without-mingle"]
-        self._start(
-            "hub-worker", [*hub_worker, "--without-heartbeat", "-n", "demo-hub@%h"], hub_env
-        )
         wait_until(lambda: _ready(hub_url), 60, "the hub")
 
         bureau = _hub_admin_if_missing(hub_db)
@@ -251,6 +244,14 @@ class Demo:
             wait_until(
                 functools.partial(_ready, str(node["url"])), 60, f"node {node['province_code']}"
             )
+        # The hub's Celery worker with beat: the transparency log's sequencer (log.sequence),
+        # started last so that it does not slow the servers' start.
+        hub_worker = [PYTHON, "-m", "celery", "-A", "central.worker", "worker", "--beat"]
+        hub_worker += ["--schedule", str(self.root / "hub-beat.db"), "--loglevel", "WARNING"]
+        hub_worker += ["--concurrency", "1", "--without-gossip", "--without-mingle"]
+        self._start(
+            "hub-worker", [*hub_worker, "--without-heartbeat", "-n", "demo-hub@%h"], hub_env
+        )
 
         from minefed.demo_data import DEMO_PASSWORD
 
