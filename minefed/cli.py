@@ -788,7 +788,14 @@ def central_worker(concurrency: int, with_beat: bool, loglevel: str) -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="JSON file of disclosures [{path, salt, value}] to check against the record.",
 )
-@click.option("--timeout", "timeout_s", default=20.0, show_default=True, type=float)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    default=20.0,
+    show_default=True,
+    type=float,
+    help="Seconds allowed per HTTP request to the hub.",
+)
 def verify_command(
     record: str,
     hub_url: str,
@@ -800,7 +807,8 @@ def verify_command(
 
     RECORD is a record id, or a file with the record's JSON as the hub serves it
     (GET /api/v1/public/log/records/{id}, or one record of a contractor's public
-    page). Prints one line per check (中文 / English); exit 0 only if all hold.
+    page). Prints one line per check (中文 / English). Exit 0 only if all hold,
+    1 if any check fails, 2 if the hub cannot be reached or the input read.
     """
     from minefed.verify import run_verify
 
