@@ -100,6 +100,7 @@ def create_app(
             {"name": "audit", "description": "审计日志 / audit trail"},
             {"name": "sync", "description": "联邦同步 / the sync protocol (signed requests)"},
             {"name": "keys", "description": "密钥 / key rotation and the public key list"},
+            {"name": "transparency", "description": "透明日志 / the verifiable log, proofs"},
             {"name": "operations", "description": "运维 / sync status, quarantine, metrics"},
             {"name": "health", "description": "运行状态 / liveness and readiness"},
         ],

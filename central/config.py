@@ -75,11 +75,6 @@ class CentralSettings(BaseSettings):
         "finds the same person in project departments of different provinces; changing it "
         "needs `minefed central stats-refresh --rebuild`",
     )
-    broker_url: str = Field(
-        "memory://",
-        description="Celery broker of the hub's workers (statistics refresh): RabbitMQ in "
-        "production (amqp://…), or sqla+postgresql+psycopg://… over the hub's database",
-    )
     stats_refresh_interval_s: int = Field(
         60, ge=5, description="how often beat runs the statistics refresh, in seconds"
     )
@@ -100,6 +95,31 @@ class CentralSettings(BaseSettings):
         ge=0,
         description="open-data export downloads per hour per client address (0: no limit)",
     )
+
+    log_origin: str = Field(
+        "",
+        pattern=r"^[^\s+\u2014]*$",
+        description="origin line of the transparency log's checkpoints, also the name the "
+        "hub signs them with (default: minefed.<hub_id>/log); never change it once published",
+    )
+    log_sequence_interval_s: float = Field(
+        3.0, gt=0, description="how often beat runs the log sequencer (log.sequence), seconds"
+    )
+    broker_url: str = Field(
+        "",
+        description="Celery broker URL of the hub's workers (amqp://… in production); empty "
+        "means kombu's SQLAlchemy transport over the hub's database",
+    )
+
+    @property
+    def effective_log_origin(self) -> str:
+        """The log's origin (and checkpoint signer name)."""
+        return self.log_origin or f"minefed.{self.hub_id}/log"
+
+    @property
+    def effective_broker_url(self) -> str:
+        """``broker_url``, or the hub's database through kombu's SQLAlchemy transport."""
+        return self.broker_url or "sqla+" + self.database_url
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> CentralSettings:

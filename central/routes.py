@@ -18,6 +18,7 @@ def include_routes(app: FastAPI) -> None:
     from central.queries.endpoints import router as queries_router
     from central.statistics.endpoints import router as statistics_router
     from central.sync.endpoints import router as sync_router
+    from central.transparency.endpoints import router as transparency_router
 
     app.include_router(auth_router)
     app.include_router(accounts_router)
@@ -31,6 +32,7 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(queries_router)
     app.include_router(queries_pages)
     app.include_router(statistics_router)
+    app.include_router(transparency_router)
 
     from central.web import install as install_web
 

@@ -867,6 +867,92 @@ def central_serve(host: str, port: int, workers: int) -> None:
     )
 
 
+@central.command("log-sequence")
+def central_log_sequence() -> None:
+    """Append accepted publications to the transparency log and sign a checkpoint now
+    (what the log.sequence task does every MINEFED_CENTRAL_LOG_SEQUENCE_INTERVAL_S)."""
+    from central.transparency.tasks import run_sequence
+    from sync.clock import SystemClock
+
+    settings, engine, factory = _central_db()
+    key = _central_key(settings)
+    try:
+        result = run_sequence(factory, key, settings.effective_log_origin, SystemClock())
+    finally:
+        engine.dispose()
+    if "skipped" in result:
+        click.echo(f"another sequencer is running; log size {result['size']}")
+        return
+    click.echo(f"appended {result['appended']} entries; log size {result['size']}")
+    for size in result["checkpoints"]:
+        click.echo(f"signed checkpoint of size {size}")
+
+
+@central.command("worker")
+@click.option("--concurrency", default=1, show_default=True, type=int, help="worker processes")
+@click.option("--beat", "with_beat", is_flag=True, help="Also run beat inside (one hub only).")
+@click.option("--loglevel", default="INFO", show_default=True)
+def central_worker(concurrency: int, with_beat: bool, loglevel: str) -> None:
+    """Run a Celery worker for the hub's tasks (log.sequence, …)."""
+    from central.worker import celery_app
+
+    argv = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}"]
+    argv += ["--without-gossip", "--without-mingle"]
+    if with_beat:
+        argv.append("--beat")
+    celery_app.worker_main(argv)
+
+
+@main.command("verify")
+@click.argument("record")
+@click.option("--hub", "hub_url", required=True, help="Hub origin, e.g. https://hub.example.cn")
+@click.option(
+    "--hub-key-fingerprint",
+    default=None,
+    help="Pin the hub key (SHA-256 hex); without it the key the hub shows is trusted.",
+)
+@click.option(
+    "--disclosures",
+    "disclosures_file",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSON file of disclosures [{path, salt, value}] to check against the record.",
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    default=20.0,
+    show_default=True,
+    type=float,
+    help="Seconds allowed per HTTP request to the hub.",
+)
+def verify_command(
+    record: str,
+    hub_url: str,
+    hub_key_fingerprint: str | None,
+    disclosures_file: str | None,
+    timeout_s: float,
+) -> None:
+    """Verify a published record: node signature, disclosures, log inclusion, checkpoint.
+
+    RECORD is a record id, or a file with the record's JSON as the hub serves it
+    (GET /api/v1/public/log/records/{id}, or one record of a contractor's public
+    page). Prints one line per check (中文 / English). Exit 0 only if all hold,
+    1 if any check fails, 2 if the hub cannot be reached or the input read.
+    """
+    from minefed.verify import run_verify
+
+    code = run_verify(
+        record,
+        hub_url,
+        fingerprint=hub_key_fingerprint,
+        disclosures_file=disclosures_file,
+        timeout_s=timeout_s,
+        echo=click.echo,
+    )
+    sys.exit(code)
+
+
 @main.command()
 @click.option(
     "--data-dir",

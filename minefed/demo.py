@@ -244,6 +244,14 @@ class Demo:
             wait_until(
                 functools.partial(_ready, str(node["url"])), 60, f"node {node['province_code']}"
             )
+        # The hub's Celery worker with beat: the transparency log's sequencer (log.sequence),
+        # started last so that it does not slow the servers' start.
+        hub_worker = [PYTHON, "-m", "celery", "-A", "central.worker", "worker", "--beat"]
+        hub_worker += ["--schedule", str(self.root / "hub-beat.db"), "--loglevel", "WARNING"]
+        hub_worker += ["--concurrency", "1", "--without-gossip", "--without-mingle"]
+        self._start(
+            "hub-worker", [*hub_worker, "--without-heartbeat", "-n", "demo-hub@%h"], hub_env
+        )
 
         from minefed.demo_data import DEMO_PASSWORD
 

@@ -101,6 +101,12 @@ class NodeSettings(BaseSettings):
         15.0, gt=0, description="how often beat runs the sync sweep (push due + pull), seconds"
     )
 
+    witness_interval_s: float = Field(
+        30.0,
+        gt=0,
+        description="how often beat runs the witness of the hub's log (log.witness), seconds",
+    )
+
     @field_validator("hub_key_fingerprint")
     @classmethod
     def _normalise_fingerprint(cls, value: str) -> str:

@@ -17,6 +17,7 @@ def include_routes(app: FastAPI) -> None:
     from node.queries.endpoints import router as queries_router
     from node.review.endpoints import router as review_router
     from node.sync.endpoints import router as sync_router
+    from node.witness.endpoints import router as witness_router
 
     app.include_router(auth_router)
     app.include_router(filing_router)
@@ -29,3 +30,4 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(sync_router)
     app.include_router(hubqueries_router)
     app.include_router(crossprov_router)
+    app.include_router(witness_router)

@@ -23,3 +23,7 @@ import node.sync.tasks  # noqa: E402, F401 - registers sync.push, sync.pull, syn
 from node.retention.tasks import RETENTION_SCHEDULE_NAME, retention_schedule  # noqa: E402
 
 celery_app.conf.beat_schedule[RETENTION_SCHEDULE_NAME] = retention_schedule()
+
+from node.witness.tasks import WITNESS_SCHEDULE_NAME, beat_entry  # noqa: E402 - log.witness
+
+celery_app.conf.beat_schedule[WITNESS_SCHEDULE_NAME] = beat_entry(get_settings().witness_interval_s)

@@ -300,6 +300,35 @@ def contractor_page(
     )
 
 
+@pages.get("/verify/{record_id}", response_class=HTMLResponse, dependencies=[PUBLIC_READ, PUBLIC])
+def verify_page(request: Request, record_id: str, session: SessionDep) -> HTMLResponse:
+    """A record's entries in the transparency log, with how to check them offline."""
+    from central.transparency import service as transparency
+
+    try:
+        entries = transparency.record_entries(session, record_id)
+    except HubError as exc:
+        return render(
+            request,
+            "public/error.html",
+            {"title": "未找到 / Not found", "message": exc.detail},
+            status_code=exc.status_code,
+        )
+    latest = transparency.latest_checkpoint(session)
+    return render(
+        request,
+        "public/verify.html",
+        {
+            "record_id": record_id,
+            "entries": entries["entries"],
+            "pending": entries["pending"],
+            "checkpoint_size": latest.size if latest else None,
+            "checkpoint_signed_at": latest.signed_at if latest else None,
+            "hub_url": str(request.base_url).rstrip("/"),
+        },
+    )
+
+
 @pages.get("/open-data", response_class=HTMLResponse, dependencies=[PUBLIC_READ, PUBLIC])
 def open_data_page(request: Request, session: SessionDep) -> HTMLResponse:
     from central.disclosure.repository import data_as_of

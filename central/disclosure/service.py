@@ -30,6 +30,7 @@ from central.disclosure.schemas import (
 )
 from central.errors import InvalidInput, NotFound
 from central.models import HubPublicContractor, HubRecord
+from central.transparency.service import log_entries
 from schemas.divisions import get_division
 from schemas.enums import RecordKind
 from schemas.flags import LICENCE_WARNING_DAYS, record_flags
@@ -116,7 +117,9 @@ def search(
     )
 
 
-def _public_record(record: HubRecord, publication_id: int | None, today: date) -> PublicRecord:
+def _public_record(
+    record: HubRecord, publication_id: int | None, log_index: int | None, today: date
+) -> PublicRecord:
     data = record.public_data or {}
     return PublicRecord(
         record_id=record.record_id,
@@ -132,7 +135,7 @@ def _public_record(record: HubRecord, publication_id: int | None, today: date) -
         flags=[f.value for f in record_flags(record.kind, data, today)],
         envelope=record.envelope,
         publication_id=publication_id,
-        log_index=None,  # wired to central.transparency at merge
+        log_index=log_index,
         verify_url=f"/verify/{record.record_id}",
     )
 
@@ -164,8 +167,14 @@ def contractor_record(session: Session, uscc: str, *, today: date) -> Contractor
             code="contractor_not_found",
         )
     by_kind: dict[str, list[PublicRecord]] = {k.value: [] for k in RecordKind}
-    for record, publication_id in repository.contractor_records(session, uscc):
-        by_kind.setdefault(record.kind, []).append(_public_record(record, publication_id, today))
+    rows = repository.contractor_records(session, uscc)
+    # A publication not sequenced yet (the log's merge delay: seconds) has no index.
+    indexes = log_entries(session, [p for _, p in rows if p is not None])
+    for record, publication_id in rows:
+        log_index = indexes.get(publication_id) if publication_id is not None else None
+        by_kind.setdefault(record.kind, []).append(
+            _public_record(record, publication_id, log_index, today)
+        )
     for kind, records in by_kind.items():
         records.sort(key=_sort_key(kind), reverse=True)
     flags = Counter(f for records in by_kind.values() for r in records for f in r.flags)

@@ -22,6 +22,12 @@ from central.models.statistics import (
     HubStatPending,
     HubStatState,
 )
+from central.models.transparency import (
+    HubCheckpoint,
+    HubCheckpointCosignature,
+    HubLogLeaf,
+    HubLogNode,
+)
 from sync.tables import (
     OutboxMessage,
     PeerState,
@@ -34,8 +40,12 @@ __all__ = [
     "AccountStatus",
     "HubAccount",
     "HubAuditEvent",
+    "HubCheckpoint",
+    "HubCheckpointCosignature",
     "HubCredential",
     "HubEnrollmentToken",
+    "HubLogLeaf",
+    "HubLogNode",
     "HubNode",
     "HubNodeKey",
     "HubPersonIndex",

@@ -109,5 +109,7 @@ def _families(session: Session, now: datetime) -> list[Metric]:
 def render(session: Session, now: datetime) -> bytes:
     """The exposition text of every hub metric, as of ``now``."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Snapshot(_families(session, now)))
+    from central.transparency.service import metric_families
+
+    registry.register(_Snapshot(_families(session, now) + metric_families(session, now)))
     return generate_latest(registry)

@@ -11,6 +11,7 @@ from node.models.federation import (
     RelayNotice,
 )
 from node.models.records import Contractor, Record, RecordVersion
+from node.models.witness import NodeWitnessAlarm, NodeWitnessState
 
 __all__ = [
     "ApiToken",
@@ -21,6 +22,8 @@ __all__ = [
     "NodeKeyring",
     "NodePublication",
     "NodeTombstone",
+    "NodeWitnessAlarm",
+    "NodeWitnessState",
     "Record",
     "RecordVersion",
     "RelayNotice",

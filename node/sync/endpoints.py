@@ -274,4 +274,17 @@ def metrics(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> Resp
     sizes = service.review_queue_sizes(session)
     for kind in RecordKind:
         queue.labels(kind.value).set(sizes.get(kind.value, 0))
+    from node.witness.service import summary as witness_summary
+
+    witnessed = witness_summary(session)
+    Gauge(
+        "minefed_node_log_fork_alarms",
+        "Fork alarms raised by this node's witness of the hub's log (0 = healthy)",
+        registry=registry,
+    ).set(witnessed["fork_alarms"])
+    Gauge(
+        "minefed_node_log_witnessed_size",
+        "Size of the last hub checkpoint this node verified as consistent",
+        registry=registry,
+    ).set(witnessed["size"] or 0)
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from node.sync.inbox import NOTICE_MAX_CHARS
+from node.witness.schemas import WitnessStatus
 from sync.tables import QuarantinedMessage
 
 
@@ -60,6 +61,9 @@ class SyncStatus(BaseModel):
     peers: list[PeerStatus]
     inbox: InboxStatus
     quarantine: QuarantineCounts
+    witness: WitnessStatus | None = Field(
+        None, description="国家中心透明日志的见证状态 / witness of the hub's log (fork alarms)"
+    )
 
 
 class QuarantineItem(BaseModel):

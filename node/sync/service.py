@@ -453,6 +453,7 @@ def _peer_backlogs(session: Session, now: datetime) -> list[dict[str, Any]]:
 
 def status(session: Session, settings: NodeSettings, now: datetime) -> dict[str, Any]:
     """Everything an operator needs to see whether sync is healthy (see schemas.SyncStatus)."""
+    from node.witness.service import summary as witness_summary
     from sync.keys import VerifyKey
 
     federation = session.get(NodeFederation, 1)
@@ -482,6 +483,7 @@ def status(session: Session, settings: NodeSettings, now: datetime) -> dict[str,
         "peers": _peer_backlogs(session, now),
         "inbox": inbox,
         "quarantine": quarantine_counts(session),
+        "witness": witness_summary(session),
     }
 
 

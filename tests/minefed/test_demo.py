@@ -100,6 +100,14 @@ def test_demo_runs_a_federation_stops_cleanly_and_reuses_its_data(tmp_path):
             time.sleep(1)
         counts = _hub_records(info)
         assert set(counts) == {"node:150000", "node:140000"} and min(counts.values()) > 0
+        # The hub's worker sequences them into the transparency log and signs a checkpoint.
+        deadline = time.monotonic() + 60
+        size = 0
+        while time.monotonic() < deadline and size == 0:
+            answer = httpx.get(f"{info['hub']['url']}/api/v1/public/log/checkpoint", timeout=5)
+            size = int(answer.text.split("\n")[1]) if answer.status_code == 200 else 0
+            time.sleep(1)
+        assert size > 0
     finally:
         out = _stop(proc)
     assert proc.returncode == 0, out

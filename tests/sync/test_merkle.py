@@ -64,6 +64,22 @@ def test_vectors_are_present() -> None:
         assert (VECTORS / "cctv" / name).is_file()
 
 
+CCTV_FILES = [
+    "merkle_tree.json",
+    "inclusion-valid.json",
+    "inclusion-invalid.json",
+    "consistency-valid.json",
+    "consistency-invalid.json",
+]
+
+
+def test_every_vector_file_is_exercised() -> None:
+    # A vector file added to the shared set but matched by no test would pass silently.
+    every = {p for p in VECTORS.rglob("*") if p.is_file() and p.name != "README.md"}
+    used = {*INCLUSION_FILES, *CONSISTENCY_FILES, *(VECTORS / "cctv" / n for n in CCTV_FILES)}
+    assert every == used
+
+
 # --- transparency-dev/merkle vectors -------------------------------------------
 
 

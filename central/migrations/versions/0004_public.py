@@ -1,7 +1,7 @@
 """public disclosure: the contractor search table, its triggers, export index
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-01 19:30:00.000000
 
 - ``hub_public_contractor``: one row per published contractor (name n-grams,
@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

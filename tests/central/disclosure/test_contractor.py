@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from central.models import HubPublication
+from central.transparency import service as transparency
 from sync.b64 import b64url_decode
 from sync.envelope import Envelope
 from tests.central.support import ok
@@ -13,8 +14,10 @@ API = "/api/v1/public/contractors/"
 
 
 def test_the_record_has_every_kind_with_envelope_publication_and_flags(
-    client, session, populated, inner
+    client, session, populated, inner, hub_key, clock
 ):
+    transparency.sequence(session, key=hub_key, origin="minefed.hub/log", now=clock.now())
+    indexes = transparency.log_entries(session, list(session.exec(select(HubPublication.id)).all()))
     record = ok(client.get(API + populated.firm.uscc))
     assert (record["uscc"], record["name"]) == (populated.firm.uscc, populated.firm.name)
     assert record["basic_info"]["record_id"] == "bi-1"
@@ -48,7 +51,7 @@ def test_the_record_has_every_kind_with_envelope_publication_and_flags(
             )
         ).one()
         assert r["publication_id"] == publication.id
-        assert r["log_index"] is None  # wired to central.transparency at merge
+        assert r["log_index"] == indexes[publication.id]
         assert r["verify_url"] == f"/verify/{r['record_id']}"
         # The envelope verifies with the node's key as served.
         env = Envelope.from_dict(r["envelope"])
@@ -73,3 +76,30 @@ def test_unknown_and_invalid_codes(client, populated):
     invalid = client.get(API + unknown)
     assert invalid.status_code in (404, 422)
     assert client.get(API + "not-a-code").json()["error"] == "invalid_uscc"
+
+
+def test_a_record_not_yet_in_the_log_has_no_index_and_its_verify_page_says_so(
+    client, session, populated, hub_key, clock
+):
+    # Before the sequencer runs (the log's merge delay) there is no index yet.
+    record = ok(client.get(API + populated.firm.uscc))
+    assert record["licences"][0]["log_index"] is None
+    page = client.get("/verify/lic-1")
+    assert page.status_code == 200
+    assert "正在写入日志" in page.text
+
+    transparency.sequence(session, key=hub_key, origin="minefed.hub/log", now=clock.now())
+    record = ok(client.get(API + populated.firm.uscc))
+    lic = next(r for r in record["licences"] if r["record_id"] == "lic-1")
+    index = lic["log_index"]
+    assert isinstance(index, int)
+    page = client.get(lic["verify_url"])
+    assert page.status_code == 200
+    assert "minefed verify lic-1 --hub" in page.text
+    assert f"/api/v1/public/log/inclusion?index={index}&amp;size=" in page.text
+
+
+def test_the_verify_page_of_an_unknown_record_is_a_404_page(client, populated):
+    page = client.get("/verify/no-such-record")
+    assert page.status_code == 404
+    assert "日志中没有该记录" in page.text

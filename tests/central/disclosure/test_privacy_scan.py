@@ -20,7 +20,13 @@ def public_urls(populated) -> list[str]:
         "/api/v1/public/contractors?q=测试&page_size=100",
         "/api/v1/public/contractors?updated_since=2020-01-01T00:00:00Z",
         "/openapi.json",
+        "/stats",
+        "/api/v1/public/stats",
+        "/api/v1/public/keys",
+        "/api/v1/public/log/checkpoint",
     ]
+    for record_id in ("bi-1", "lic-1", "pd-1", "acc-1", "rp-1"):
+        urls += [f"/verify/{record_id}", f"/api/v1/public/log/records/{record_id}"]
     for uscc in usccs:
         urls += [f"/contractors/{uscc}", f"/api/v1/public/contractors/{uscc}"]
     for name in DATASETS:
@@ -32,7 +38,15 @@ def public_urls(populated) -> list[str]:
     return urls
 
 
-def test_no_public_response_carries_an_unmasked_id_or_mobile(client, populated):
+def test_no_public_response_carries_an_unmasked_id_or_mobile(
+    client, session, populated, hub_key, clock
+):
+    from central.statistics.service import rebuild
+    from central.transparency import service as transparency
+
+    # Everything public is populated: the log sequenced, the statistics built.
+    transparency.sequence(session, key=hub_key, origin="minefed.hub/log", now=clock.now())
+    rebuild(session, b"k" * 32, clock.now())
     # The hub really holds personal data: the nodes disclosed it at ingest.
     assert any(len(s) == 18 for s in populated.secrets)
     assert any(len(s) == 11 and s.startswith("1") for s in populated.secrets)

@@ -13,11 +13,17 @@ from tests.node.sync.conftest import NODE
 
 
 def test_the_worker_app_has_the_sync_tasks_and_the_sweep_schedule():
-    assert {"sync.push", "sync.pull", "sync.sweep"} <= set(celery_app.tasks)
+    assert {"sync.push", "sync.pull", "sync.sweep", "log.witness"} <= set(celery_app.tasks)
     schedule = celery_app.conf.beat_schedule
+    tasks = {name: entry["task"] for name, entry in schedule.items()}
     # retention.daily: tests/node/retention/test_tasks.py
-    assert [entry["task"] for entry in schedule.values()] == ["sync.sweep", "retention.daily"]
-    assert next(iter(schedule.values()))["schedule"] == NodeSettings().sync_sweep_interval_s
+    assert tasks == {
+        "sync-sweep": "sync.sweep",
+        "log-witness": "log.witness",
+        "retention-daily": "retention.daily",
+    }
+    assert schedule["sync-sweep"]["schedule"] == NodeSettings().sync_sweep_interval_s
+    assert schedule["log-witness"]["schedule"] == NodeSettings().witness_interval_s
 
 
 def test_delivery_settings(settings):

@@ -1,0 +1,1 @@
+"""The hub's transparency log: sequencing, checkpoints, proofs, witness cosignatures."""

@@ -1,0 +1,1 @@
+"""The node as a witness of the hub's transparency log."""
