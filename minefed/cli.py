@@ -893,7 +893,7 @@ def central_log_sequence() -> None:
 @click.option("--beat", "with_beat", is_flag=True, help="Also run beat inside (one hub only).")
 @click.option("--loglevel", default="INFO", show_default=True)
 def central_worker(concurrency: int, with_beat: bool, loglevel: str) -> None:
-    """Run a Celery worker for the hub's tasks (log.sequence, …)."""
+    """Run a Celery worker for the hub's tasks (log.sequence, statistics.refresh)."""
     from central.worker import celery_app
 
     argv = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}"]
@@ -901,6 +901,24 @@ def central_worker(concurrency: int, with_beat: bool, loglevel: str) -> None:
     if with_beat:
         argv.append("--beat")
     celery_app.worker_main(argv)
+
+
+@central.command("beat")
+@click.option(
+    "--schedule",
+    "schedule_file",
+    default="celerybeat-schedule",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Where beat keeps its schedule state.",
+)
+@click.option("--loglevel", default="INFO", show_default=True)
+def central_beat(schedule_file: str, loglevel: str) -> None:
+    """Run Celery beat for the hub: schedules log.sequence and statistics.refresh
+    (every MINEFED_CENTRAL_LOG_SEQUENCE_INTERVAL_S / _STATS_REFRESH_INTERVAL_S)."""
+    from central.worker import celery_app
+
+    celery_app.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule_file}"])
 
 
 @main.command("verify")
