@@ -194,11 +194,15 @@ class Envelope:
         return self._signing[: -len(tail)] + b',"sig":' + sig + tail
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Envelope:
+    def from_dict(cls, data: Mapping[str, Any], *, owned: bool = False) -> Envelope:
         """Strict parse of the wire form: unknown, missing or ill-typed fields are refused.
 
         Strictness is a security property: an ignored extra field would be
         unsigned data a reader might still trust.
+
+        The payload is copied, unless ``owned``: the caller hands the parsed
+        JSON over (a request body it just decoded) and must not change it
+        afterwards, since the signing bytes are made here, once.
         """
         if not isinstance(data, Mapping):
             raise EnvelopeMalformed("envelope must be an object")
@@ -208,7 +212,8 @@ class Envelope:
             unknown = sorted(str(k) for k in keys - cls.FIELDS)
             raise EnvelopeMalformed(f"missing fields {missing}, unknown fields {unknown}")
         values = {f.name: data[f.name] for f in fields(cls) if f.init}
-        values["payload"] = json_copy(values["payload"])
+        if not owned:
+            values["payload"] = json_copy(values["payload"])
         return cls(**values)
 
 
