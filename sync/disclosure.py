@@ -38,6 +38,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
+
 from sync.b64 import b64url_decode, b64url_encode
 from sync.canonical import JsonValue, canonical_json, json_copy
 from sync.errors import CanonicalError, DisclosureError, DisclosureMismatch
@@ -107,6 +109,14 @@ class Disclosure:
 
 def digest_of(salt: str, path: str, value: object) -> str:
     """``b64url(SHA-256(canonical_json([salt, path, value])))``."""
+    if type(salt) is str and type(path) is str and type(value) is str:
+        # Three strings (most disclosures): canonical JSON is orjson's output as is.
+        try:
+            data = orjson.dumps([salt, path, value])
+        except orjson.JSONEncodeError:
+            pass  # a lone surrogate: canonical_json says so below
+        else:
+            return b64url_encode(hashlib.sha256(data).digest())
     try:
         data = canonical_json([salt, path, value])
     except CanonicalError as exc:
@@ -424,8 +434,19 @@ _LEAVES = (str, int, bool, type(None))
 
 
 def _contains_sd_key(value: object) -> bool:
-    if type(value) in _LEAVES:
+    kind = type(value)
+    if kind in _LEAVES:
         return False
+    if kind is dict or kind is list:  # JSON's containers: leaves checked inline
+        assert isinstance(value, dict | list)
+        if kind is dict:
+            if SD_KEY in value:
+                return True
+            assert isinstance(value, dict)
+            items: Iterable[object] = value.values()
+        else:
+            items = value
+        return any(type(v) not in _LEAVES and _contains_sd_key(v) for v in items)
     if isinstance(value, Mapping):
         return SD_KEY in value or any(_contains_sd_key(v) for v in value.values())
     if isinstance(value, list | tuple):

@@ -70,6 +70,8 @@ class HubApplier:
     def __init__(self, hub_id: str, now: datetime) -> None:
         self.hub_id = hub_id
         self.now = now
+        # Senders' hub_node rows, read once per request (a batch has one sender).
+        self._nodes: dict[str, HubNode] = {}
 
     def batchable(self, envelope: Envelope) -> bool:
         """Publications to this hub are prepared ahead and applied in runs."""
@@ -79,7 +81,10 @@ class HubApplier:
         self, session: Session, envelope: Envelope, disclosures: list[dict[str, Any]]
     ) -> PreparedPublication:
         """Everything of a publication that needs no lock (:func:`prepare_publication`)."""
-        return prepare_publication(session, envelope, disclosures, self.now)
+        node = self._nodes.get(envelope.sender) or session.get(HubNode, envelope.sender)
+        if node is not None:  # else prepare_publication refuses it, after the schema
+            self._nodes[envelope.sender] = node
+        return prepare_publication(session, envelope, disclosures, self.now, node=node)
 
     def apply_many(
         self, session: Session, prepared: Sequence[PreparedPublication]
@@ -304,13 +309,20 @@ class PreparedPublication:
 
 
 def prepare_publication(
-    session: Session, envelope: Envelope, raw_disclosures: Sequence[Any], now: datetime
+    session: Session,
+    envelope: Envelope,
+    raw_disclosures: Sequence[Any],
+    now: datetime,
+    *,
+    node: HubNode | None = None,
 ) -> PreparedPublication:
     """The payload's shape, the sender's enrollment and jurisdiction, disclosures and
     the form (SyncError if any fails), and the rows an accepted publication writes.
-    Locks and writes nothing; ownership is checked by :func:`write_publications`."""
+    Locks and writes nothing; ownership is checked by :func:`write_publications`.
+    ``node``: the sender's row, if the caller has it already."""
     payload: PublishPayload = _validated(PublishPayload, envelope.payload)
-    node = _sender_node(session, envelope)
+    if node is None or node.node_id != envelope.sender:
+        node = _sender_node(session, envelope)
     if payload.owner != envelope.sender:
         raise NotOwner(f"payload owner {payload.owner} is not the sender {envelope.sender}")
     revealed, disclosures = _check_content(envelope, payload, node, raw_disclosures)
