@@ -266,6 +266,7 @@ def enqueue_backlog(
         "seconds": seconds,
         "per_message_cpu_ms": sum(s for _, s in done) / max(1, len(items)) * 1000,
         "first_seq": first_seq,
+        "signatures": "one per message" if single_sig else f"one per {SIGN_BATCH} messages",
     }
 
 
@@ -514,7 +515,8 @@ def render(result: dict[str, Any]) -> str:
             f"backlog: {cfg['backlog']:,} approved project-department versions "
             f"(province of {cfg['departments']:,} departments loaded in "
             f"{result['load_s']:.1f} s)",
-            f"  prepared (record_payload + seal, COPY) in {prep['seconds']:.1f} s with "
+            f"  prepared (record_payload + signatures "
+            f"{prep.get('signatures', 'one per message')}, COPY) in {prep['seconds']:.1f} s with "
             f"{prep['processes']} processes ({prep['per_message_cpu_ms']:.2f} ms per message "
             "in a process)",
             "",
