@@ -13,9 +13,9 @@ the tests; one node Celery worker and beat (the sweep).
 
 1. **Backlog**: ``bench.datagen`` fills the node with a province (COPY), then the
    first N approved project-department versions are signed into the outbox with
-   the node's own ``record_payload`` and ``sync.envelope.seal`` (what
-   ``publish_record`` queues: concealed personal data, one signature per
-   message), prepared in a few processes and written with COPY (timed apart).
+   the node's own ``record_payload`` and ``sync.envelope.seal_batch`` (what
+   ``publish_backlog`` queues: concealed personal data, one batch signature per 500
+   messages), prepared in a few processes and written with COPY (timed apart).
    Then the worker is started and kicked; the hub's ``hub_record`` is counted
    every 0.2 s from the first record to the last. At the end the hub must hold
    exactly N records and nothing may be quarantined.
@@ -80,6 +80,8 @@ SOURCE_DB = "sync_bench_source"  # the generated province, kept for --reuse
 # Share of generated departments that end approved (datagen: 86 % + 4 %), with margin.
 APPROVED_SHARE = 0.85
 TARGET_RPS = 5_000.0
+# Messages per batch signature, as publish_backlog queues them (its default limit).
+SIGN_BATCH = 500
 TARGET_P95_S = 2.0
 DATA_TABLES = ("contractor", "user_account", "record", "record_version")
 
@@ -118,7 +120,11 @@ def approved_versions(conninfo: str, count: int) -> list[tuple[str, int]]:
 
 
 def _prepare_chunk(
-    database_url: str, key_file: str, node_id: str, items: list[tuple[str, int, int]]
+    database_url: str,
+    key_file: str,
+    node_id: str,
+    items: list[tuple[str, int, int]],
+    single_sig: bool = False,
 ) -> tuple[int, float]:
     """In a worker process: sign ``items`` (record id, version no, outbox seq) as
     ``record.publish`` messages with the node's own code, and COPY them into
@@ -130,7 +136,7 @@ def _prepare_chunk(
     from node.models import Record, RecordVersion
     from node.sync.keystore import KeyFile
     from node.sync.publish import HUB, record_payload
-    from sync.envelope import seal
+    from sync.envelope import BatchItem, Envelope, seal, seal_batch
 
     started = time.perf_counter()
     key = KeyFile(Path(key_file)).load()
@@ -158,11 +164,33 @@ def _prepare_chunk(
                     )
                 }
                 now = datetime.now(UTC)
+                signed: list[tuple[dict[str, Any], list[Any], int, int, Any]] = []
                 for (record_id, version_no), (_, _, seq) in zip(keys, part, strict=True):
                     record = records[record_id]
                     version = versions[(record_id, version_no)]
                     payload, disclosures = record_payload(session, record, version, node_id)
-                    envelope = seal("record.publish", node_id, seq, HUB, payload, key, now)
+                    signed.append((payload, disclosures, seq, version_no, record))
+                # As publish_backlog queues them: runs of consecutive seqs under one
+                # batch signature (sync.outbox.enqueue_batch), or one each (--single-sig).
+                envelopes: list[Envelope] = []
+                for start in range(0, len(signed), SIGN_BATCH):
+                    run = signed[start : start + SIGN_BATCH]
+                    if single_sig:
+                        envelopes += [
+                            seal("record.publish", node_id, seq, HUB, payload, key, now)
+                            for payload, _, seq, _, _ in run
+                        ]
+                    else:
+                        envelopes += seal_batch(
+                            [BatchItem("record.publish", seq, HUB, p) for p, _, seq, _, _ in run],
+                            node_id,
+                            key,
+                            now,
+                        )
+                for envelope, (_, disclosures, seq, version_no, record) in zip(
+                    envelopes, signed, strict=True
+                ):
+                    record_id = record.id
                     outbox.append(
                         (
                             HUB,
@@ -197,7 +225,11 @@ def _prepare_chunk(
 
 
 def enqueue_backlog(
-    database_url: str, key_file: Path, versions: list[tuple[str, int]], processes: int
+    database_url: str,
+    key_file: Path,
+    versions: list[tuple[str, int]],
+    processes: int,
+    single_sig: bool = False,
 ) -> dict[str, Any]:
     """Queue every version of ``versions`` for the hub, in that order, as
     ``publish_record`` would, in ``processes`` parallel processes."""
@@ -216,6 +248,7 @@ def enqueue_backlog(
                 [str(key_file)] * len(chunks),
                 [NODE_ID] * len(chunks),
                 chunks,
+                [single_sig] * len(chunks),
             )
         )
     with psycopg.connect(conninfo) as conn:
@@ -233,6 +266,7 @@ def enqueue_backlog(
         "seconds": seconds,
         "per_message_cpu_ms": sum(s for _, s in done) / max(1, len(items)) * 1000,
         "first_seq": first_seq,
+        "signatures": "one per message" if single_sig else f"one per {SIGN_BATCH} messages",
     }
 
 
@@ -481,7 +515,8 @@ def render(result: dict[str, Any]) -> str:
             f"backlog: {cfg['backlog']:,} approved project-department versions "
             f"(province of {cfg['departments']:,} departments loaded in "
             f"{result['load_s']:.1f} s)",
-            f"  prepared (record_payload + seal, COPY) in {prep['seconds']:.1f} s with "
+            f"  prepared (record_payload + signatures "
+            f"{prep.get('signatures', 'one per message')}, COPY) in {prep['seconds']:.1f} s with "
             f"{prep['processes']} processes ({prep['per_message_cpu_ms']:.2f} ms per message "
             "in a process)",
             "",
@@ -558,6 +593,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-rate", type=float, default=5.0, help="approvals per second")
     parser.add_argument("--hub-workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--prep-processes", type=int, default=2)
+    parser.add_argument(
+        "--single-sig",
+        action="store_true",
+        help="sign the backlog one Ed25519 signature per message (as single approvals "
+        "are), not in batches of 500 as publish_backlog does",
+    )
     parser.add_argument(
         "--broker", default="", help="node broker URL (default: SQLAlchemy transport, sqla+…)"
     )
@@ -726,7 +767,11 @@ def run_backlog(
         raise SystemExit(f"only {len(versions):,} approved versions; load more departments")
     log(f"signing {len(versions):,} record.publish messages into the outbox")
     preparation = enqueue_backlog(
-        node.database_url, Path(node.env["MINEFED_NODE_KEY_FILE"]), versions, args.prep_processes
+        node.database_url,
+        Path(node.env["MINEFED_NODE_KEY_FILE"]),
+        versions,
+        args.prep_processes,
+        args.single_sig,
     )
     log(
         f"outbox filled in {preparation['seconds']:.1f} s "

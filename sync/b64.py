@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import string
 
 __all__ = ["b64std_decode", "b64std_encode", "b64url_decode", "b64url_encode"]
 
@@ -23,14 +24,24 @@ def b64url_encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+_URL_VALUE = {
+    c: i
+    for i, c in enumerate(string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_")
+}
+# Unused low bits of the last character: 2 characters left over carry 12 bits for
+# one byte (4 spare), 3 carry 18 bits for two bytes (2 spare).
+_SPARE_BITS = {0: 0, 2: 0x0F, 3: 0x03}
+
+
 def b64url_decode(text: str) -> bytes:
     """Decode base64url without padding; refuse any other spelling with ``ValueError``."""
     if not isinstance(text, str) or not _URL_ALPHABET.match(text) or len(text) % 4 == 1:
         raise ValueError("not unpadded base64url")
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if b64url_encode(data) != text:
+    # One spelling per byte string: the spare bits of the last character are zero
+    # (what re-encoding and comparing would check, without the encoding).
+    if text and _URL_VALUE[text[-1]] & _SPARE_BITS[len(text) % 4]:
         raise ValueError("non-canonical base64url (trailing bits set)")
-    return data
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def b64std_encode(data: bytes) -> str:

@@ -18,9 +18,10 @@ otherwise; output is UTF-8.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from typing import Any, TypeVar
+
+import orjson
 
 from sync.errors import CanonicalError
 
@@ -60,16 +61,13 @@ _ESCAPE_TABLE: dict[int, str] = {c: f"\\u{c:04x}" for c in range(0x20)}
 _ESCAPE_TABLE.update(_SHORT_ESCAPES)
 
 
-# The standard library's encoder (C) writes exactly JCS for the subset
-# _plain() admits: the same escapes (see _ESCAPE_TABLE), no whitespace, and keys
-# in code-point order, which is UTF-16 order when every key is below U+E000.
-_PLAIN_ENCODER = json.JSONEncoder(
-    ensure_ascii=False,
-    allow_nan=False,
-    sort_keys=True,
-    separators=(",", ":"),
-    check_circular=False,
-)
+# orjson (compiled) writes exactly JCS for the subset _plain() admits: UTF-8,
+# the same escapes (see _ESCAPE_TABLE: short forms for \b \t \n \f \r, \u00xx
+# in lowercase for the other controls, nothing else escaped), no whitespace, and
+# with OPT_SORT_KEYS keys in code-point order, which is UTF-16 order when every
+# key is below U+E000. It refuses lone surrogates (the reference writer then
+# says where). tests/sync/test_canonical.py compares it with the reference.
+_PLAIN_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 
 
 def canonical_json(obj: object) -> bytes:
@@ -81,15 +79,15 @@ def canonical_json(obj: object) -> bytes:
     valid Unicode (lone surrogates) and nesting deeper than :data:`MAX_DEPTH`.
 
     Values of plain built-in types whose keys are all below U+E000 (every
-    payload the protocol makes) are written by the standard library's C
+    payload the protocol makes) are written by orjson's compiled
     encoder after a type check, several times faster; anything else, and
     anything that encoder would get wrong, goes through the reference writer
     below. Both give the same bytes (tests/sync/test_canonical.py compares them).
     """
     if _plain(obj, 0):
         try:
-            return _PLAIN_ENCODER.encode(obj).encode("utf-8")
-        except UnicodeEncodeError:
+            return orjson.dumps(obj, option=_PLAIN_OPTIONS)
+        except orjson.JSONEncodeError:
             pass  # a lone surrogate: the reference writer says where
     return canonical_json_reference(obj)
 
@@ -123,25 +121,36 @@ def canonical_json_reference(obj: object) -> bytes:
 
 
 def _plain(obj: object, depth: int) -> bool:
-    """Whether ``obj`` is in the subset the C encoder writes canonically: exact
+    """Whether ``obj`` is in the subset orjson writes canonically: exact
     built-in types, safe integers, string keys below U+E000, depth within the limit."""
     kind = type(obj)
     if kind is str or obj is None or kind is bool:
         return True
     if kind is int:
         return -MAX_SAFE_INT <= obj <= MAX_SAFE_INT  # type: ignore[operator]
-    if depth >= MAX_DEPTH:
-        return False
     if kind is dict:
-        for key, value in obj.items():  # type: ignore[attr-defined]
+        values: Any = obj.values()  # type: ignore[attr-defined]
+        for key in obj:  # type: ignore[attr-defined]
             if type(key) is not str or (key and max(key) >= "\ue000"):
                 return False
-            if not _plain(value, depth + 1):
+    elif kind is list or kind is tuple:
+        values = obj
+    else:
+        return False
+    if depth >= MAX_DEPTH:
+        return False
+    # Leaves are checked here rather than by a call each: most values are leaves.
+    for value in values:
+        kind = type(value)
+        if kind is str or value is None or kind is bool:
+            continue
+        if kind is int:
+            if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
                 return False
-        return True
-    if kind is list or kind is tuple:
-        return all(_plain(item, depth + 1) for item in obj)  # type: ignore[attr-defined]
-    return False
+            continue
+        if not _plain(value, depth + 1):
+            return False
+    return True
 
 
 def _emit(obj: object, out: list[str], depth: int) -> None:

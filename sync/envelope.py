@@ -105,6 +105,10 @@ class Envelope:
     # Canonical JSON of every field but sig, made once by __post_init__: the
     # payload is treated as immutable (from_dict and to_dict copy it).
     _signing: bytes = field(default=b"", init=False, repr=False, compare=False)
+    # A batch signature's parts (signature, index, size, path), parsed once.
+    _batch: tuple[bytes, int, int, list[bytes]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"v", "kind", "sender", "seq", "recipient", "issued_at", "key_id", "payload", "sig"}
@@ -134,7 +138,7 @@ class Envelope:
         except CanonicalError as exc:
             raise EnvelopeMalformed(f"payload not canonicalisable: {exc.detail}") from exc
         if isinstance(self.sig, str) and self.sig.startswith(BATCH_SIG_PREFIX):
-            _parse_batch_sig(self.sig)
+            object.__setattr__(self, "_batch", _parse_batch_sig(self.sig))
             return
         try:
             sig = b64url_decode(self.sig)
@@ -194,11 +198,15 @@ class Envelope:
         return self._signing[: -len(tail)] + b',"sig":' + sig + tail
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Envelope:
+    def from_dict(cls, data: Mapping[str, Any], *, owned: bool = False) -> Envelope:
         """Strict parse of the wire form: unknown, missing or ill-typed fields are refused.
 
         Strictness is a security property: an ignored extra field would be
         unsigned data a reader might still trust.
+
+        The payload is copied, unless ``owned``: the caller hands the parsed
+        JSON over (a request body it just decoded) and must not change it
+        afterwards, since the signing bytes are made here, once.
         """
         if not isinstance(data, Mapping):
             raise EnvelopeMalformed("envelope must be an object")
@@ -208,7 +216,8 @@ class Envelope:
             unknown = sorted(str(k) for k in keys - cls.FIELDS)
             raise EnvelopeMalformed(f"missing fields {missing}, unknown fields {unknown}")
         values = {f.name: data[f.name] for f in fields(cls) if f.init}
-        values["payload"] = json_copy(values["payload"])
+        if not owned:
+            values["payload"] = json_copy(values["payload"])
         return cls(**values)
 
 
@@ -270,7 +279,8 @@ def verify_envelope(
     if not env.batch_signed:
         verify_key.verify(b64url_decode(env.sig), env.signing_bytes())
         return
-    sig, index, size, path = _parse_batch_sig(env.sig)
+    assert env._batch is not None  # batch_signed: parsed when the envelope was built
+    sig, index, size, path = env._batch
     try:
         batch_root = root_from_inclusion_proof(index, size, leaf_hash(env.signing_bytes()), path)
     except ProofError as exc:

@@ -176,17 +176,20 @@ def ingest(
     keyring: Keyring,
     now: datetime,
     apply: Applier,
+    owned: bool = False,
 ) -> IngestOutcome:
     """Apply a batch of ``{"envelope": {...}, "disclosures": [...]}`` from one sender.
 
     ``authenticated_sender`` is who signed the request carrying the batch; an
-    envelope claiming another sender is quarantined, never applied.
+    envelope claiming another sender is quarantined, never applied. ``owned``:
+    the messages were just decoded for this call and nothing else changes them,
+    so envelopes may keep their payloads without a copy.
     """
     outcome = IngestOutcome()
     batch_cache: set[tuple[str, bytes, int]] = set()
     cursors: dict[str, StreamCursor] = {}
     bulk = apply if isinstance(apply, BatchApplier) else None
-    items = [_parse(message) for message in messages]
+    items = [_parse(message, owned) for message in messages]
     if bulk is not None:
         _lock_streams_continued(session, items, authenticated_sender, cursors, now)
         for item in items:
@@ -283,13 +286,13 @@ class _Item:
     prepared: Any = None
 
 
-def _parse(message: Mapping[str, Any]) -> _Item:
+def _parse(message: Mapping[str, Any], owned: bool = False) -> _Item:
     raw = message.get("envelope")
     disclosures = message.get("disclosures") or []
     try:
         if not isinstance(raw, Mapping) or not isinstance(disclosures, list):
             raise EnvelopeMalformed("a message needs an envelope object and a disclosures list")
-        return _Item(message, Envelope.from_dict(raw), list(disclosures))
+        return _Item(message, Envelope.from_dict(raw, owned=owned), list(disclosures))
     except SyncError as exc:
         return _Item(message, None, [], error=exc)
 

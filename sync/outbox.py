@@ -25,13 +25,14 @@ from sqlmodel import Session, col, select
 
 from sync.backoff import next_delay_s
 from sync.disclosure import Disclosure
-from sync.envelope import Envelope, seal
+from sync.envelope import BatchItem, Envelope, seal, seal_batch
 from sync.keys import SigningKey
 from sync.tables import OutboxMessage, PeerState
 
 __all__ = [
     "due_peers",
     "enqueue",
+    "enqueue_batch",
     "enqueue_envelope",
     "lock_peer",
     "pending",
@@ -84,6 +85,54 @@ def enqueue(
     session.add(message)
     session.flush()
     return message
+
+
+def enqueue_batch(
+    session: Session,
+    *,
+    sender: str,
+    recipient: str,
+    items: Sequence[tuple[str, Mapping[str, Any], Sequence[Disclosure]]],
+    key: SigningKey,
+    now: datetime,
+) -> list[OutboxMessage]:
+    """Queue ``(kind, payload, disclosures)`` items as the next messages to
+    ``recipient``, in order, signed together by one batch signature
+    (:func:`sync.envelope.seal_batch`: each envelope stays verifiable alone, and
+    a receiver that caches the verified root checks one Ed25519 signature for
+    the lot instead of one each). At most :data:`sync.envelope.MAX_BATCH` items.
+
+    Must run in the caller's transaction; nothing is committed here.
+    """
+    if not items:
+        return []
+    state = lock_peer(session, recipient)
+    first = state.next_seq
+    state.next_seq = first + len(items)
+    session.add(state)
+    envelopes = seal_batch(
+        [
+            BatchItem(kind, first + i, recipient, payload)
+            for i, (kind, payload, _) in enumerate(items)
+        ],
+        sender,
+        key,
+        now,
+    )
+    messages = [
+        OutboxMessage(
+            recipient=recipient,
+            seq=envelope.seq,
+            kind=envelope.kind,
+            envelope=envelope.to_dict(),
+            disclosures=[d.to_dict() for d in disclosures],
+            created_at=now,
+        )
+        for envelope, (_, _, disclosures) in zip(envelopes, items, strict=True)
+    ]
+    session.add_all(messages)
+    session.flush()
+    return messages
 
 
 def enqueue_envelope(

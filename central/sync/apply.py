@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
+import orjson
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Table, null, update
 from sqlalchemy import select as core_select
@@ -44,7 +45,7 @@ from schemas.errors import format_error_list
 from schemas.forms import FORMS, SENSITIVE
 from schemas.identifiers import mask_phone, mask_resident_id
 from sync.clock import parse_rfc3339
-from sync.disclosure import Disclosure, concealed_paths, is_slot, reveal, slots
+from sync.disclosure import Disclosure, concealed_paths, is_slot, reveal_with_slots, slots
 from sync.envelope import Envelope
 from sync.errors import DisclosureError, NotOwner, SchemaInvalid, SyncError, WrongRecipient
 from sync.merkle import leaf_hash
@@ -69,6 +70,8 @@ class HubApplier:
     def __init__(self, hub_id: str, now: datetime) -> None:
         self.hub_id = hub_id
         self.now = now
+        # Senders' hub_node rows, read once per request (a batch has one sender).
+        self._nodes: dict[str, HubNode] = {}
 
     def batchable(self, envelope: Envelope) -> bool:
         """Publications to this hub are prepared ahead and applied in runs."""
@@ -78,7 +81,10 @@ class HubApplier:
         self, session: Session, envelope: Envelope, disclosures: list[dict[str, Any]]
     ) -> PreparedPublication:
         """Everything of a publication that needs no lock (:func:`prepare_publication`)."""
-        return prepare_publication(session, envelope, disclosures, self.now)
+        node = self._nodes.get(envelope.sender) or session.get(HubNode, envelope.sender)
+        if node is not None:  # else prepare_publication refuses it, after the schema
+            self._nodes[envelope.sender] = node
+        return prepare_publication(session, envelope, disclosures, self.now, node=node)
 
     def apply_many(
         self, session: Session, prepared: Sequence[PreparedPublication]
@@ -199,10 +205,26 @@ def mask_value(name: str, value: Any) -> Any:
     return "*" * len(text)
 
 
+_LEAVES = (str, int, bool, type(None))
+
+
 def masked_form(signed: Any, revealed: Any, name: str = "") -> Any:
     """``signed`` with every digest slot replaced by the masked revealed value."""
+    kind = type(signed)
+    if kind in _LEAVES:  # most values: no call for them below
+        return signed
     if is_slot(signed):
         return mask_value(name, revealed)
+    if kind is dict:
+        return {
+            k: v if type(v) in _LEAVES else masked_form(v, revealed[k], k)
+            for k, v in signed.items()
+        }
+    if kind is list:
+        return [
+            s if type(s) in _LEAVES else masked_form(s, r, name)
+            for s, r in zip(signed, revealed, strict=True)
+        ]
     if isinstance(signed, dict):
         return {k: masked_form(v, revealed[k], k) for k, v in signed.items()}
     if isinstance(signed, list):
@@ -239,8 +261,8 @@ def _check_content(
             raise SchemaInvalid(f"division {code} is not in province {payload.province_code}")
 
     disclosures = _disclosures(raw_disclosures)
-    revealed = reveal(payload.data, disclosures)
-    signed_slots = set(slots(payload.data))
+    revealed, signed = reveal_with_slots(payload.data, disclosures)
+    signed_slots = set(signed)
     # Slots left closed, and any inside a disclosed value (as slots(revealed) would).
     unopened = sorted(signed_slots - {d.path for d in disclosures}) + [
         inner
@@ -263,101 +285,157 @@ def _check_content(
     return revealed, disclosures
 
 
-def _publication_row(
-    envelope: Envelope, payload: PublishPayload, wire: dict[str, Any], now: datetime
-) -> dict[str, Any]:
-    """The ``hub_publication`` row of an accepted publication."""
-    data = envelope.canonical_bytes()
-    return {
-        "node_id": envelope.sender,
-        "record_id": payload.record_id,
-        "kind": envelope.kind,
-        "record_kind": payload.kind.value,
-        "version_no": payload.version_no,
-        "envelope": wire,
-        "envelope_sha256": hashlib.sha256(data).hexdigest(),
-        "leaf_hash": leaf_hash(data),
-        "received_at": now,
-    }
-
-
-def _record_row(
-    envelope: Envelope,
-    payload: PublishPayload,
-    wire: dict[str, Any],
-    revealed: Any,
-    disclosures: list[Disclosure],
-    now: datetime,
-) -> dict[str, Any]:
-    """The ``hub_record`` projection of a publication (every column)."""
-    return {
-        "record_id": payload.record_id,
-        "kind": payload.kind.value,
-        "owner": envelope.sender,
-        "contractor_uscc": payload.contractor.uscc,
-        "contractor_name": payload.contractor.name,
-        "province_code": payload.province_code,
-        "city_code": payload.city_code,
-        "county_code": payload.county_code,
-        "version_no": payload.version_no,
-        "public_data": masked_form(payload.data, revealed),
-        "envelope": wire,
-        "disclosures": [d.to_dict() for d in disclosures],
-        "approved_at": parse_rfc3339(payload.approved_at),
-        "first_entered_at": parse_rfc3339(payload.first_entered_at),
-        "received_at": now,
-        "deleted_at": None,
-        "delete_reason": None,
-    }
-
-
 _PUBLICATIONS = cast(Table, HubPublication.__table__)  # type: ignore[attr-defined]
 _RECORDS = cast(Table, HubRecord.__table__)  # type: ignore[attr-defined]
-
-_RECORD_UPDATED = (
-    "contractor_uscc",
-    "contractor_name",
-    "province_code",
-    "city_code",
-    "county_code",
-    "version_no",
-    "public_data",
-    "envelope",
-    "disclosures",
-    "approved_at",
-    "first_entered_at",
-    "received_at",
-)
 
 
 @dataclass
 class PreparedPublication:
-    """A publication checked as far as it can be without locks, with its rows."""
+    """A publication checked as far as it can be without locks, with what its rows hold.
+
+    JSON columns are carried as JSON text, made once: the envelope as its
+    canonical bytes (the same JSON value as the wire form, and what
+    ``leaf_hash`` commits to), the masked form and the disclosures.
+    """
 
     envelope: Envelope
     payload: PublishPayload
-    log_row: dict[str, Any]
-    record_row: dict[str, Any]
+    envelope_json: str
+    envelope_sha256: str
+    leaf_hash: bytes
+    public_data_json: str
+    disclosures_json: str
+    received_at: datetime
 
 
 def prepare_publication(
-    session: Session, envelope: Envelope, raw_disclosures: Sequence[Any], now: datetime
+    session: Session,
+    envelope: Envelope,
+    raw_disclosures: Sequence[Any],
+    now: datetime,
+    *,
+    node: HubNode | None = None,
 ) -> PreparedPublication:
     """The payload's shape, the sender's enrollment and jurisdiction, disclosures and
     the form (SyncError if any fails), and the rows an accepted publication writes.
-    Locks and writes nothing; ownership is checked by :func:`write_publications`."""
+    Locks and writes nothing; ownership is checked by :func:`write_publications`.
+    ``node``: the sender's row, if the caller has it already."""
     payload: PublishPayload = _validated(PublishPayload, envelope.payload)
-    node = _sender_node(session, envelope)
+    if node is None or node.node_id != envelope.sender:
+        node = _sender_node(session, envelope)
     if payload.owner != envelope.sender:
         raise NotOwner(f"payload owner {payload.owner} is not the sender {envelope.sender}")
     revealed, disclosures = _check_content(envelope, payload, node, raw_disclosures)
-    # The wire form for the JSONB columns; shares the envelope's payload, read only.
-    wire = {**envelope.unsigned_dict(), "sig": envelope.sig}
+    data = envelope.canonical_bytes()
     return PreparedPublication(
         envelope,
         payload,
-        _publication_row(envelope, payload, wire, now),
-        _record_row(envelope, payload, wire, revealed, disclosures, now),
+        envelope_json=data.decode("utf-8"),
+        envelope_sha256=hashlib.sha256(data).hexdigest(),
+        leaf_hash=leaf_hash(data),
+        public_data_json=orjson.dumps(masked_form(payload.data, revealed)).decode("utf-8"),
+        # Each raw disclosure was parsed strictly into exactly {path, salt, value}
+        # (_disclosures), so it is what Disclosure.to_dict() would give.
+        disclosures_json=orjson.dumps([d.to_dict() for d in disclosures]).decode("utf-8"),
+        received_at=now,
+    )
+
+
+# One statement per table for a whole run: the columns travel as arrays and
+# unnest() turns them back into rows (a statement per row, as executemany
+# sends, costs the driver and the server far more). WITH ORDINALITY and ORDER
+# BY keep the identity values of hub_publication in acceptance order. The
+# arrays go in PostgreSQL's binary format (%(…)b): psycopg quotes every
+# element of a text-format array with a regular expression, which for JSON
+# texts full of quotes costs more than everything else here.
+_INSERT_PUBLICATIONS = """
+INSERT INTO hub_publication (node_id, record_id, kind, record_kind, version_no, envelope,
+                             envelope_sha256, leaf_hash, received_at)
+SELECT t.node_id, t.record_id, t.kind, t.record_kind, t.version_no, t.envelope::jsonb,
+       t.envelope_sha256, t.leaf_hash, t.received_at
+FROM unnest(%(node_id)b::text[], %(record_id)b::text[], %(kind)b::text[],
+            %(record_kind)b::text[], %(version_no)b::int[], %(envelope)b::text[],
+            %(envelope_sha256)b::text[], %(leaf_hash)b::bytea[],
+            %(received_at)b::timestamptz[])
+     WITH ORDINALITY AS t(node_id, record_id, kind, record_kind, version_no, envelope,
+                          envelope_sha256, leaf_hash, received_at, ord)
+ORDER BY t.ord
+ON CONFLICT DO NOTHING
+"""
+
+_UPSERT_RECORDS = """
+INSERT INTO hub_record (record_id, kind, owner, contractor_uscc, contractor_name,
+                        province_code, city_code, county_code, version_no, public_data,
+                        envelope, disclosures, approved_at, first_entered_at, received_at,
+                        deleted_at, delete_reason)
+SELECT t.record_id, t.kind, t.owner, t.contractor_uscc, t.contractor_name, t.province_code,
+       t.city_code, t.county_code, t.version_no, t.public_data::jsonb, t.envelope::jsonb,
+       t.disclosures::jsonb, t.approved_at, t.first_entered_at, t.received_at, NULL, NULL
+FROM unnest(%(record_id)b::text[], %(kind)b::text[], %(owner)b::text[],
+            %(contractor_uscc)b::text[], %(contractor_name)b::text[],
+            %(province_code)b::text[], %(city_code)b::text[], %(county_code)b::text[],
+            %(version_no)b::int[], %(public_data)b::text[], %(envelope)b::text[],
+            %(disclosures)b::text[], %(approved_at)b::timestamptz[],
+            %(first_entered_at)b::timestamptz[], %(received_at)b::timestamptz[])
+     AS t(record_id, kind, owner, contractor_uscc, contractor_name, province_code,
+          city_code, county_code, version_no, public_data, envelope, disclosures,
+          approved_at, first_entered_at, received_at)
+ON CONFLICT (record_id) DO UPDATE SET
+    contractor_uscc = EXCLUDED.contractor_uscc,
+    contractor_name = EXCLUDED.contractor_name,
+    province_code = EXCLUDED.province_code,
+    city_code = EXCLUDED.city_code,
+    county_code = EXCLUDED.county_code,
+    version_no = EXCLUDED.version_no,
+    public_data = EXCLUDED.public_data,
+    envelope = EXCLUDED.envelope,
+    disclosures = EXCLUDED.disclosures,
+    approved_at = EXCLUDED.approved_at,
+    first_entered_at = EXCLUDED.first_entered_at,
+    received_at = EXCLUDED.received_at
+-- Defensive: the rows are locked and were checked before.
+WHERE hub_record.version_no < EXCLUDED.version_no AND hub_record.deleted_at IS NULL
+"""
+
+
+def _write_log(session: Session, items: Sequence[PreparedPublication]) -> None:
+    session.connection().exec_driver_sql(
+        _INSERT_PUBLICATIONS,
+        {
+            "received_at": [p.received_at for p in items],
+            "node_id": [p.envelope.sender for p in items],
+            "record_id": [p.payload.record_id for p in items],
+            "kind": [p.envelope.kind for p in items],
+            "record_kind": [p.payload.kind.value for p in items],
+            "version_no": [p.payload.version_no for p in items],
+            "envelope": [p.envelope_json for p in items],
+            "envelope_sha256": [p.envelope_sha256 for p in items],
+            "leaf_hash": [p.leaf_hash for p in items],
+        },
+    )
+
+
+def _write_projection(session: Session, items: Sequence[PreparedPublication]) -> None:
+    payloads = [p.payload for p in items]
+    session.connection().exec_driver_sql(
+        _UPSERT_RECORDS,
+        {
+            "received_at": [p.received_at for p in items],
+            "record_id": [p.record_id for p in payloads],
+            "kind": [p.kind.value for p in payloads],
+            "owner": [p.envelope.sender for p in items],
+            "contractor_uscc": [p.contractor.uscc for p in payloads],
+            "contractor_name": [p.contractor.name for p in payloads],
+            "province_code": [p.province_code for p in payloads],
+            "city_code": [p.city_code for p in payloads],
+            "county_code": [p.county_code for p in payloads],
+            "version_no": [p.version_no for p in payloads],
+            "public_data": [p.public_data_json for p in items],
+            "envelope": [p.envelope_json for p in items],
+            "disclosures": [p.disclosures_json for p in items],
+            "approved_at": [parse_rfc3339(p.approved_at) for p in payloads],
+            "first_entered_at": [parse_rfc3339(p.first_entered_at) for p in payloads],
+        },
     )
 
 
@@ -392,8 +470,8 @@ def write_publications(
             .with_for_update()
         )
     }
-    log: dict[tuple[str, int], dict[str, Any]] = {}
-    projection: dict[str, dict[str, Any]] = {}
+    log: dict[tuple[str, int], PreparedPublication] = {}
+    projection: dict[str, PreparedPublication] = {}
     for i, item in enumerate(prepared):
         payload, sender = item.payload, item.envelope.sender
         existing = held.get(payload.record_id)
@@ -404,26 +482,15 @@ def write_publications(
             continue
         if existing is not None and existing.deleted:
             continue  # a tombstone is final; this is an old message retried
-        log.setdefault((payload.record_id, payload.version_no), item.log_row)
+        log.setdefault((payload.record_id, payload.version_no), item)
         if existing is not None and existing.version_no >= payload.version_no:
             continue  # the same or an older version: logged, the projection keeps the newest
-        projection[payload.record_id] = item.record_row
+        projection[payload.record_id] = item
         held[payload.record_id] = _Held(sender, payload.kind.value, payload.version_no, False)
-    # Core statements on the tables (not the ORM's bulk path, which costs more per row).
     if log:
-        session.execute(insert(_PUBLICATIONS).on_conflict_do_nothing(), list(log.values()))
+        _write_log(session, list(log.values()))
     if projection:
-        upsert = insert(_RECORDS)
-        session.execute(
-            upsert.on_conflict_do_update(
-                index_elements=[_RECORDS.c.record_id],
-                set_={name: upsert.excluded[name] for name in _RECORD_UPDATED},
-                # Defensive: the rows are locked and were checked above.
-                where=(_RECORDS.c.version_no < upsert.excluded.version_no)
-                & _RECORDS.c.deleted_at.is_(None),
-            ),
-            list(projection.values()),
-        )
+        _write_projection(session, list(projection.values()))
     return results
 
 

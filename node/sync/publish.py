@@ -19,7 +19,7 @@ again on demand -- publishes every approved version the ledger
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,9 @@ from schemas.enums import RecordKind, ReviewState
 from schemas.forms import SENSITIVE
 from sync.clock import format_rfc3339
 from sync.disclosure import Disclosure, conceal
+from sync.envelope import MAX_BATCH
 from sync.keys import SigningKey
-from sync.outbox import enqueue
+from sync.outbox import enqueue, enqueue_batch
 from sync.tables import OutboxMessage
 
 __all__ = [
@@ -303,12 +304,56 @@ def publish_backlog(session: Session, now: datetime, *, limit: int = 500) -> int
         )
         .limit(limit)
     ).all()
-    queued = 0
-    for version, record in rows:
-        if publish_record(session, record, version, now) is not None:
-            queued += 1
+    queued = _publish_many(session, [(record, version) for version, record in rows], now)
     if queued:
         record_event(
             session, None, "sync.backlog_published", "publication", None, {"count": queued}
         )
     return queued
+
+
+def _publish_many(
+    session: Session, pairs: Sequence[tuple[Record, RecordVersion]], now: datetime
+) -> int:
+    """Queue approved versions for the hub under batch signatures (one Ed25519
+    signature per :data:`~sync.envelope.MAX_BATCH` messages, which the hub then
+    verifies once); how many were queued. The backlog's path: a single approval
+    goes through :func:`publish_record`."""
+    found = enrollment(session)
+    if isinstance(found, str):
+        raise LookupError(found)
+    federation, publisher, key = found
+    todo = [
+        (record, version)
+        for record, version in pairs
+        if session.get(NodePublication, (record.id, version.version_no)) is None
+    ]
+    for start in range(0, len(todo), MAX_BATCH):
+        part = todo[start : start + MAX_BATCH]
+        items = []
+        for record, version in part:
+            payload, disclosures = record_payload(session, record, version, federation.node_id)
+            items.append(("record.publish", payload, disclosures))
+        messages = enqueue_batch(
+            session,
+            sender=federation.node_id,
+            recipient=HUB,
+            items=items,
+            key=key,
+            now=now,
+        )
+        for (record, version), message in zip(part, messages, strict=True):
+            assert record.id is not None
+            session.add(
+                NodePublication(
+                    record_id=record.id,
+                    version_no=version.version_no,
+                    kind=record.kind,
+                    outbox_seq=message.seq,
+                    published_at=now,
+                )
+            )
+        session.flush()
+    if todo:
+        after_commit(session, publisher.kick)
+    return len(todo)

@@ -18,6 +18,7 @@ from sync.disclosure import (
     is_slot,
     public_view,
     reveal,
+    reveal_with_slots,
     slots,
 )
 from sync.envelope import seal, verify_envelope
@@ -198,3 +199,66 @@ def test_signature_verifies_over_public_view() -> None:
     assert "110101199003071234" not in canonical_json(public).decode()
     verify_envelope(env, ring)  # the public verifies what it sees
     assert reveal(public, disclosures) == contractor()
+
+
+def _outcome(fn: Any, *args: Any) -> Any:
+    try:
+        return ("ok", fn(*args))
+    except (DisclosureError, DisclosureMismatch) as exc:
+        return (type(exc).__name__, str(exc))
+
+
+def _reveal_then_slots(signed: Any, disclosures: Any) -> Any:
+    return reveal(signed, disclosures), slots(signed)
+
+
+def _cases() -> list[tuple[dict[str, Any], list[Disclosure]]]:
+    signed, disclosures = conceal(contractor(), PATHS)
+    by_path = {d.path: d for d in disclosures}
+    d = by_path["safety_managers[0].resident_id"]
+    # A disclosed value that itself holds a slot, opened by a later disclosure.
+    inner_signed, (inner,) = conceal({"id": "110101199003071234"}, ["id"])
+    salt = b64url_encode(bytes(range(16)))
+    outer = Disclosure("who", salt, inner_signed)
+    outer_signed = {"who": {"_sd": outer.digest()}}
+    nested = Disclosure("who.id", inner.salt, inner.value)
+    # (the digest binds the path: "id" was concealed at "id", not "who.id")
+    nested_ok = Disclosure("who.id", salt, "110101199003071234")
+    outer_ok = Disclosure("who", salt, {"id": {"_sd": nested_ok.digest()}})
+    # Keys that are not plain names: paths there are ambiguous, the general walk decides.
+    odd = {"a.b": {"_sd": signed["head"]["phone"]["_sd"]}, "x y": [signed["phones"][0]]}
+    tampered = copy.deepcopy(signed)
+    tampered["head"]["resident_id"] = signed["head"]["phone"]
+    return [
+        (signed, disclosures),
+        (signed, list(reversed(disclosures))),
+        (signed, disclosures[:2]),
+        (signed, []),
+        (signed, [Disclosure(d.path, d.salt, "110101199003070000")]),
+        (signed, [Disclosure("safety_managers[2].resident_id", d.salt, d.value)]),
+        (signed, [Disclosure("name", d.salt, d.value)]),
+        (signed, [Disclosure("safety_managers[9].resident_id", d.salt, d.value)]),
+        (signed, [Disclosure("head..resident_id", d.salt, d.value)]),
+        (signed, [Disclosure(d.path, b64url_encode(b"short"), d.value)]),
+        (signed, [Disclosure(d.path, "not base64!", d.value)]),
+        (signed, [d, d]),
+        (tampered, [by_path["head.resident_id"]]),
+        (outer_signed, [outer]),
+        (outer_signed, [outer, nested]),
+        ({"who": {"_sd": outer_ok.digest()}}, [outer_ok, nested_ok]),
+        ({"who": {"_sd": outer_ok.digest()}}, [nested_ok, outer_ok]),
+        (odd, [by_path["head.phone"]]),
+        (odd, [Disclosure("a.b", by_path["head.phone"].salt, by_path["head.phone"].value)]),
+        ({"_sd": signed["head"]["phone"]["_sd"]}, []),
+        ({"list": [[signed["phones"][1]]]}, []),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(_cases())))
+def test_reveal_with_slots_is_reveal_and_slots_in_one(case: int) -> None:
+    signed, disclosures = _cases()[case]
+    before = copy.deepcopy(signed)
+    assert _outcome(reveal_with_slots, signed, disclosures) == _outcome(
+        _reveal_then_slots, signed, disclosures
+    )
+    assert signed == before  # neither changes its input

@@ -12,7 +12,9 @@ from central.models import HubPublication, HubRecord
 from schemas.enums import RecordKind
 from schemas.identifiers import mask_phone, mask_resident_id
 from sync.disclosure import conceal
+from sync.envelope import BatchItem, Envelope, seal_batch
 from sync.keys import SigningKey
+from sync.merkle import leaf_hash
 from sync.tables import QuarantinedMessage, StreamCursor
 from tests.central.support import NodeSim, ok
 from tests.node import factories
@@ -400,3 +402,40 @@ def test_a_record_taken_by_an_earlier_message_of_the_batch_is_checked(
     ]
     assert record(session, "taken").owner == shanxi.node_id
     assert record(session, "mine-1").owner == inner.node_id
+
+
+def test_a_batch_signed_run_is_applied_in_bulk_with_one_bad_message_quarantined(
+    client, session, inner
+):
+    # As publish_backlog sends a backlog: one batch signature over consecutive seqs.
+    messages = [inner.publish(f"batch-{i}", seq=i + 1) for i in range(6)]
+    envelopes = seal_batch(
+        [
+            BatchItem("record.publish", i + 1, "hub", m["envelope"]["payload"])
+            for i, m in enumerate(messages)
+        ],
+        inner.node_id,
+        inner.key,
+        inner.clock.now(),
+    )
+    batch = [
+        {"envelope": e.to_dict(), "disclosures": m["disclosures"]}
+        for e, m in zip(envelopes, messages, strict=True)
+    ]
+    assert all(m["envelope"]["sig"].startswith("mb1.") for m in batch)
+    batch[2]["envelope"]["payload"]["contractor"]["name"] = "改过的名字"  # after signing
+    answer = ok(inner.push(client, batch))
+    assert answer["streams"] == {STREAM: 6} and answer["applied"] == 5
+    assert [(q["seq"], q["code"]) for q in answer["quarantined"]] == [(3, "bad_signature")]
+    session.expire_all()
+    log = list(session.exec(select(HubPublication).order_by(col(HubPublication.id))))
+    # Acceptance order, the envelope as sent, and the RFC 9162 leaf of its canonical bytes.
+    assert [p.record_id for p in log] == [f"batch-{i}" for i in (0, 1, 3, 4, 5)]
+    for entry, message in zip(log, [batch[i] for i in (0, 1, 3, 4, 5)], strict=True):
+        canonical = Envelope.from_dict(message["envelope"]).canonical_bytes()
+        assert entry.envelope == message["envelope"]
+        assert entry.leaf_hash == leaf_hash(canonical)
+        row = record(session, entry.record_id)
+        assert row.envelope == message["envelope"]
+        assert row.disclosures == message["disclosures"]
+    assert session.get(HubRecord, "batch-2") is None

@@ -180,6 +180,32 @@ def test_before_enrollment_approval_works_and_the_backlog_publishes_later(
     assert message.envelope["payload"]["record_id"] == str(record.id)
 
 
+def test_the_backlog_is_queued_under_one_batch_signature(
+    session, province, publisher, federation_later, node_key
+):
+    bind_publisher(session, publisher)
+    records = [province.submitted_department() for _ in range(3)]
+    for record in records:
+        province.approve(session, record.id)  # before enrollment: left unpublished
+    federation_later()
+    assert publish_backlog(session, NOW) == 3
+    queued = outbox(session, "hub")
+    assert [m.seq for m in queued] == [1, 2, 3]
+    envelopes = [Envelope.from_dict(m.envelope) for m in queued]
+    assert {e.payload["record_id"] for e in envelopes} == {str(r.id) for r in records}
+    # One signature over the batch's Merkle root; each envelope still verifies alone,
+    # and a receiver caching the root checks the signature once.
+    assert all(e.batch_signed for e in envelopes)
+    assert len({e.sig.split(".")[1] for e in envelopes}) == 1
+    cache: set[tuple[str, bytes, int]] = set()
+    for envelope in envelopes:
+        verify_envelope(envelope, node_keyring(node_key), recipient="hub")
+        verify_envelope(envelope, node_keyring(node_key), recipient="hub", batch_cache=cache)
+    assert len(cache) == 1
+    ledger = [session.get(NodePublication, (record.id, 1)) for record in records]
+    assert sorted(p.outbox_seq for p in ledger if p is not None) == [1, 2, 3]
+
+
 @pytest.fixture
 def federation_later(request):
     """Enroll the node only when the test says so."""
