@@ -36,7 +36,7 @@ def compose(deploy: str) -> dict[str, Any]:
 @pytest.mark.parametrize("deploy", DEPLOYS)
 def test_it_names_every_service_with_health_restart_and_limits(deploy):
     services = compose(deploy)["services"]
-    assert SERVICES <= set(services)
+    assert set(services) >= SERVICES
     for name, service in services.items():
         limits = service["deploy"]["resources"]["limits"]
         assert limits["cpus"] and limits["memory"], name
@@ -90,7 +90,7 @@ def test_secrets_have_no_default_and_every_variable_is_explained(deploy):
         assert var in documented, f"{var} is not in deploy/{deploy}/.env.example"
         if "PASSWORD" in var or "SECRET" in var:
             assert op == ":?", f"{var} must be required (${{{var}:?…}}), never defaulted"
-    app, env_file = DEPLOYS[deploy]
+    _app, env_file = DEPLOYS[deploy]
     example = (ROOT / "deploy" / deploy / f"{env_file}.example").read_text("utf-8")
     for line in example.splitlines():
         name, _, value = line.partition("=")
