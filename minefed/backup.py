@@ -141,7 +141,14 @@ def _quote(value: str) -> str:
 def _connect(database_url: str) -> psycopg.Connection[Any]:
     conninfo, env = libpq(database_url)
     password = env.get("PGPASSWORD")
-    return psycopg.connect(conninfo, password=password, autocommit=True, connect_timeout=10)
+    try:
+        return psycopg.connect(conninfo, password=password, autocommit=True, connect_timeout=10)
+    except psycopg.Error as exc:
+        url = make_url(database_url)
+        raise BackupError(
+            f"无法连接数据库 / cannot connect to {url.database} on {url.host}:{url.port or 5432}: "
+            f"{exc}"
+        ) from None
 
 
 def _run(args: list[str], env: dict[str, str], what: str, **kw: Any) -> None:

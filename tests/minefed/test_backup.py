@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import update
+from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
 from minefed.cli import main
@@ -29,6 +30,8 @@ from node.models import Record
 from node.retention.service import china_date, run
 from tests.node.sync.conftest import Province
 from tests.support import postgres
+
+PASSWORD = "pw-never-printed-7f3a"
 
 
 def _invoke(args: list[str], env: dict[str, str]) -> Result:
@@ -55,6 +58,8 @@ def node_env(pg_server_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     name = _db_name("node")
     url = postgres.recreate_database(pg_server_url, name)
     upgrade(url)
+    # The test server trusts local connections: the password is there to be kept secret.
+    url = make_url(url).set(password=PASSWORD).render_as_string(hide_password=False)
     env = {
         "MINEFED_NODE_ENVIRONMENT": "test",
         "MINEFED_NODE_DATABASE_URL": url,
@@ -139,6 +144,7 @@ def node(node_env: dict[str, str]) -> Iterator[Node]:
 def _backup(app: str, env: dict[str, str], to: Path) -> Path:
     result = _invoke([app, "backup", "--to", str(to)], env)
     assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
     made = [
         p
         for p in to.iterdir()
@@ -181,6 +187,7 @@ def test_a_node_restore_brings_back_the_backup_and_deletes_again_what_retention_
     assert result.exit_code == 0, result.output
     assert "deleted again 1 project departments" in result.output
     assert "reconciled: the workers may be started" in result.output
+    assert PASSWORD not in result.output
     assert node.ids() == {kept}, "the backup's data, less what retention deleted again"
     assert b"".join(node.storage.open(photo_key)) == photo
     assert not node.storage.exists(other_key)
@@ -272,3 +279,15 @@ def test_a_hub_backup_restores_over_a_log_as_long_without_asking(hub_env, tmp_pa
     done = _invoke(["central", "restore", "--from", str(made), "--yes"], hub_env)
     assert done.exit_code == 0, done.output
     assert _checkpoints(url) == [3]
+
+
+def test_an_unreachable_database_is_a_clear_error(node_env, tmp_path):
+    env = dict(node_env)
+    env["MINEFED_NODE_DATABASE_URL"] = postgres.with_database(
+        env["MINEFED_NODE_DATABASE_URL"], "minefed_no_such_database"
+    )
+    result = _invoke(["node", "backup", "--to", str(tmp_path / "backups")], env)
+    assert result.exit_code == 1
+    assert "cannot connect to minefed_no_such_database" in result.output
+    assert PASSWORD not in result.output
+    assert not list((tmp_path / "backups").iterdir())
