@@ -291,3 +291,27 @@ def test_an_unreachable_database_is_a_clear_error(node_env, tmp_path):
     assert "cannot connect to minefed_no_such_database" in result.output
     assert PASSWORD not in result.output
     assert not list((tmp_path / "backups").iterdir())
+
+
+def test_a_backup_of_an_older_release_is_migrated_to_head_on_restore(node_env, node, tmp_path):
+    from alembic.script import ScriptDirectory
+
+    from node.migrate import alembic_config, downgrade, upgrade
+
+    url = node_env["MINEFED_NODE_DATABASE_URL"]
+    script = ScriptDirectory.from_config(alembic_config(url))
+    head = script.get_current_head()
+    previous = script.get_revision(head).down_revision
+    assert isinstance(previous, str)
+    node.engine.dispose()
+    downgrade(url, previous)
+    made = _backup("node", node_env, tmp_path / "backups")
+    assert json.loads((made / "manifest.json").read_text())["alembic_revision"] == previous
+    upgrade(url)  # the new release's database, which the restore replaces
+
+    result = _invoke(["node", "restore", "--from", str(made), "--yes"], node_env)
+    assert result.exit_code == 0, result.output
+    assert f"schema revision {previous}" in result.output
+    assert "database migrated to head" in result.output
+    with psycopg.connect(postgres.conninfo(url)) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (head,)
