@@ -315,10 +315,23 @@ def describe(manifest: dict[str, Any], target: Target) -> list[str]:
     ]
     if target.storage_dir is not None:
         lines.append(f"will REPLACE every file under {target.storage_dir}")
-    for name, here in target.identity.items():
-        if name in manifest and manifest[name] != here:
-            lines.append(f"WARNING: the backup's {name} is {manifest[name]}, this one is {here}")
     return lines
+
+
+def _check_identity(manifest: dict[str, Any], target: Target) -> None:
+    """A backup of another province's node (or another hub) is refused: its records,
+    key and streams belong to that one."""
+    differ = [
+        f"{name}: backup {manifest[name]}, here {here}"
+        for name, here in target.identity.items()
+        if name in manifest and manifest[name] != here
+    ]
+    if differ:
+        raise BackupError(
+            "备份属于另一个节点或中心，拒绝恢复 / the backup is of another "
+            f"{target.app}, refused ({'; '.join(differ)}); check the settings "
+            "(MINEFED_NODE_NODE_ID, MINEFED_NODE_PROVINCE_CODE, MINEFED_CENTRAL_HUB_ID)"
+        )
 
 
 def _server_version(database_url: str) -> int:
@@ -437,6 +450,7 @@ def restore(
     """Verify the backup in ``source``, say what it replaces, and (with ``yes``) restore
     it over ``target``, migrate it to head and reconcile; raises :class:`BackupError`."""
     manifest = read_manifest(source, target.app)
+    _check_identity(manifest, target)
     for line in describe(manifest, target):
         echo(line)
     log_before = None

@@ -315,3 +315,16 @@ def test_a_backup_of_an_older_release_is_migrated_to_head_on_restore(node_env, n
     assert "database migrated to head" in result.output
     with psycopg.connect(postgres.conninfo(url)) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (head,)
+
+
+def test_a_backup_of_another_province_is_refused(node_env, node, tmp_path):
+    _, first = node.department()
+    made = _backup("node", node_env, tmp_path / "backups")
+    _, later = node.department()
+    shanxi = {**node_env, "MINEFED_NODE_NODE_ID": "node:140000"}
+    shanxi["MINEFED_NODE_PROVINCE_CODE"] = "140000"
+    result = _invoke(["node", "restore", "--from", str(made), "--yes"], shanxi)
+    assert result.exit_code == 1
+    assert "the backup is of another node, refused" in result.output
+    assert "node_id: backup node:150000, here node:140000" in result.output
+    assert node.ids() == {first, later}
