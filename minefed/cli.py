@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -494,6 +495,79 @@ def node_restore_reconcile(as_json: bool) -> None:
         raise SystemExit(1)
 
 
+@node.command("backup")
+@click.option(
+    "--to",
+    "to_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory that receives minefed-node-<UTC timestamp>/.",
+)
+def node_backup(to_dir: Path) -> None:
+    """Back up the node (备份): database (pg_dump -Fc), attachments, key file and a
+    manifest with SHA-256 sums, into a new directory of mode 0600 files (docs/deployment.md)."""
+    from minefed.backup import BackupError, backup, node_target
+    from node.config import get_settings
+
+    try:
+        made = backup(node_target(get_settings()), to_dir)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backup written to {made}")
+
+
+@node.command("restore")
+@click.option(
+    "--from",
+    "from_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="A minefed-node-<timestamp>/ directory made by `minefed node backup`.",
+)
+@click.option("--yes", is_flag=True, help="Replace the database, attachments and key file.")
+@click.option(
+    "--no-reconcile",
+    is_flag=True,
+    help="Skip restore-reconcile (run `minefed node restore-reconcile` before the workers!).",
+)
+def node_restore(from_dir: Path, yes: bool, no_reconcile: bool) -> None:
+    """Restore a node backup (恢复) with the api, worker and beat stopped: check its
+    checksums, replace the database and files, migrate to head, then reconcile (delete
+    again what was deleted after the backup; catch up the outbox numbering with the hub).
+    Without --yes only says what would be replaced. Exit 1 on any problem."""
+    from minefed.backup import BackupError, node_target, restore
+    from node.config import get_settings
+    from node.migrate import upgrade
+
+    settings = get_settings()
+
+    def reconcile() -> dict[str, Any]:
+        from node.db import make_engine, session_factory
+        from node.retention.restore import reconcile as run_reconcile
+
+        engine = make_engine(settings.database_url, 1, 1)
+        try:
+            return run_reconcile(settings, session_factory(engine))
+        finally:
+            engine.dispose()
+
+    try:
+        done = restore(
+            node_target(settings),
+            from_dir,
+            yes=yes,
+            echo=click.echo,
+            migrate=upgrade,
+            reconcile=None if no_reconcile else reconcile,
+        )
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    if done.problems:
+        raise SystemExit(1)
+    if no_reconcile:
+        click.echo("NOT reconciled: run `minefed node restore-reconcile` before the workers")
+
+
 # ---------------------------------------------------------------- central: the national hub
 
 
@@ -545,6 +619,65 @@ def central_migrate(revision: str) -> None:
 
     upgrade(get_settings().database_url, revision)
     click.echo(f"hub database migrated to {revision}")
+
+
+@central.command("backup")
+@click.option(
+    "--to",
+    "to_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory that receives minefed-hub-<UTC timestamp>/.",
+)
+def central_backup(to_dir: Path) -> None:
+    """Back up the hub (备份): database (pg_dump -Fc), key file and a manifest with
+    SHA-256 sums and the log size, into a new directory of mode 0600 files. Production
+    also archives WAL for point-in-time recovery (docs/deployment.md)."""
+    from central.config import get_settings
+    from minefed.backup import BackupError, backup, hub_target
+
+    try:
+        made = backup(hub_target(get_settings()), to_dir)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backup written to {made}")
+
+
+@central.command("restore")
+@click.option(
+    "--from",
+    "from_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="A minefed-hub-<timestamp>/ directory made by `minefed central backup`.",
+)
+@click.option("--yes", is_flag=True, help="Replace the database and the key file.")
+@click.option(
+    "--accept-log-rollback",
+    is_flag=True,
+    help="Restore even if the backup's transparency log is shorter than the database's "
+    "(every witness will raise a fork alarm).",
+)
+def central_restore(from_dir: Path, yes: bool, accept_log_rollback: bool) -> None:
+    """Restore a hub backup (恢复) with the api, worker and beat stopped: check its
+    checksums, refuse to roll the transparency log back, replace the database and key
+    file, migrate to head. Without --yes only says what would be replaced."""
+    from central.config import get_settings
+    from central.migrate import upgrade
+    from minefed.backup import BackupError, hub_target, restore
+
+    try:
+        restore(
+            hub_target(get_settings()),
+            from_dir,
+            yes=yes,
+            echo=click.echo,
+            accept_log_rollback=accept_log_rollback,
+            migrate=upgrade,
+        )
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("restored: start the api, worker and beat")
 
 
 @central.command("keygen")

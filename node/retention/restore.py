@@ -11,7 +11,12 @@ its users or relay them. ``minefed node restore-reconcile`` (docs/retention.md):
    already hold them, so they change nothing there);
 2. pulls the inbox from the hub: the node's inbox cursor is as old as the
    backup, and the hub keeps the node's queue, so every relay since -- owners'
-   tombstones of copies held here included -- is applied again, in order.
+   tombstones of copies held here included -- is applied again, in order;
+3. catches up the outbox numbering: the hub may hold more of each of the node's
+   streams than the restored database numbered (messages sent after the backup).
+   The newest message of each stream is pushed again -- a duplicate the hub
+   ignores, but answers with the last seq it applied -- and the stream's
+   numbering moves on past it, so new messages are not taken for duplicates.
 
 Run it with the node's workers stopped; start them once it reports no problem.
 """
@@ -21,15 +26,22 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from sqlmodel import col, select
 
 from node.attachments.storage import FilesystemStorage
 from node.config import NodeSettings
-from node.db import SessionFactory
+from node.db import SessionFactory, transaction
+from node.models import NodeFederation
 from node.retention.service import china_date, run
+from node.sync.client import HubClient, HubError
 from node.sync.keystore import KeyFile
 from node.sync.publish import Publisher
-from node.sync.service import pull
+from node.sync.service import hub_url_of, pull
 from sync.clock import Clock, SystemClock
+from sync.ingest import stream_name
+from sync.keys import SigningKey
+from sync.outbox import lock_peer, pending_json, record_ack
+from sync.tables import PeerState
 
 __all__ = ["reconcile"]
 
@@ -88,7 +100,81 @@ def reconcile(
                 f"inbox pulled again: {pulled.applied} relays and directives applied since the "
                 f"backup (deletions by other provinces' nodes included)"
             )
+        if http is None:
+            with httpx.Client(timeout=settings.sync_http_timeout_s) as client:
+                moved = catch_up_numbering(factory, client, settings, key, clock)
+        else:
+            moved = catch_up_numbering(factory, http, settings, key, clock)
+        result["numbering"] = moved
+        for peer, outcome in moved.items():
+            if "error" in outcome:
+                result["problems"].append(f"numbering of {peer}: {outcome['error']}")
+                summary.append(
+                    f"PROBLEM: the hub's last seq of the stream to {peer} could not be read "
+                    f"({outcome['error']}); run this again before starting the workers"
+                )
+            elif outcome["to"] != outcome["from"]:
+                summary.append(
+                    f"outbox to {peer}: the hub has up to seq {outcome['to']}, this database "
+                    f"numbered up to {outcome['from']}: numbering moved on past {outcome['to']}"
+                )
     if not result["problems"]:
         summary.append("reconciled: the workers may be started")
     result["summary"] = summary
     return result
+
+
+def catch_up_numbering(
+    factory: SessionFactory,
+    http: httpx.Client,
+    settings: NodeSettings,
+    key: SigningKey,
+    clock: Clock,
+) -> dict[str, dict[str, Any]]:
+    """Per destination: the last seq this database numbered (``from``) and the one it
+    numbers from now on (``to``), moved up to the hub's last applied seq of the stream.
+
+    Only forward: a hub that has less (restored itself) is handled by the next push,
+    which resends from the hub's cursor. A stream with no message kept here cannot be
+    asked about (nothing to push again); it is left as it is.
+    """
+    with transaction(factory) as session:
+        federation = session.get(NodeFederation, 1)
+        peers = list(session.exec(select(PeerState.peer).order_by(col(PeerState.peer))).all())
+    if federation is None:
+        return {}
+    client = HubClient(
+        http,
+        hub_url_of(settings, federation),
+        federation.node_id,
+        key,
+        clock,
+        settings.sync_http_timeout_s,
+    )
+    moved: dict[str, dict[str, Any]] = {}
+    for peer in peers:
+        with transaction(factory) as session:
+            state = session.get(PeerState, peer)
+            numbered = state.next_seq - 1 if state else 0
+            newest = pending_json(session, peer, after=max(numbered - 1, 0), limit=1)
+        if not newest:
+            continue
+        try:
+            answer = client.post_json_messages([newest[0][1]])
+        except HubError as exc:
+            moved[peer] = {"from": numbered, "error": exc.message}
+            continue
+        last = (answer.get("streams") or {}).get(stream_name(federation.node_id, peer))
+        if isinstance(last, bool) or not isinstance(last, int) or last < 0:
+            moved[peer] = {"from": numbered, "error": "the hub's answer has no last seq"}
+            continue
+        with transaction(factory) as session:
+            state = lock_peer(session, peer)
+            numbered = state.next_seq - 1
+            if last > numbered:
+                state.next_seq = last + 1
+                state.last_error = None
+                session.add(state)
+                record_ack(session, peer, last, clock.now())
+            moved[peer] = {"from": numbered, "to": max(last, numbered)}
+    return moved
