@@ -73,8 +73,8 @@ def _hub_records(info: dict) -> dict[str, int]:
     return dict(rows)
 
 
-def test_demo_runs_a_federation_stops_cleanly_and_reuses_its_data(tmp_path):
-    data_dir = tmp_path / "demo"
+def test_demo_runs_a_federation_stops_cleanly_and_reuses_its_data(server_dir):
+    data_dir = server_dir / "demo"
     port = free_port()
     proc = _run(data_dir, port)
     try:

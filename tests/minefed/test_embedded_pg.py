@@ -5,8 +5,8 @@ import psycopg
 from minefed.embedded_pg import EmbeddedPostgres
 
 
-def test_start_query_stop_restart_and_destroy(tmp_path):
-    pg = EmbeddedPostgres(tmp_path / "pg", fast_unsafe=True)
+def test_start_query_stop_restart_and_destroy(server_dir):
+    pg = EmbeddedPostgres(server_dir / "pg", fast_unsafe=True)
     with pg:
         assert pg.running()
         pg.create_database("app")
@@ -19,4 +19,4 @@ def test_start_query_stop_restart_and_destroy(tmp_path):
     with pg, psycopg.connect(pg.conninfo("app")) as conn:
         assert conn.execute("SELECT x FROM t").fetchone() == (1,)
     pg.destroy()
-    assert not (tmp_path / "pg").exists()
+    assert not (server_dir / "pg").exists()
