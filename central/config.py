@@ -69,6 +69,23 @@ class CentralSettings(BaseSettings):
         86400, ge=60, description="lifetime of a node enrollment token, in seconds"
     )
 
+    public_rate_per_minute: int = Field(
+        120,
+        ge=0,
+        description="requests per minute one client address may make to the public "
+        "disclosure pages and API, sustained (0 turns the limit off)",
+    )
+    public_rate_burst: int = Field(
+        60,
+        ge=1,
+        description="requests a client may make at once before the per-minute rate applies",
+    )
+    public_export_per_hour: int = Field(
+        60,
+        ge=0,
+        description="open-data export downloads per hour per client address (0: no limit)",
+    )
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> CentralSettings:
         if self.environment != Environment.production:

@@ -11,6 +11,7 @@ from central.models.accounts import (
     HubUserRole,
 )
 from central.models.audit import HubAuditEvent
+from central.models.disclosure import HubPublicContractor
 from central.models.nodes import HubEnrollmentToken, HubNode, HubNodeKey, NodeStatus
 from central.models.records import HubPublication, HubRecord
 from sync.tables import (
@@ -30,6 +31,7 @@ __all__ = [
     "HubNode",
     "HubNodeKey",
     "HubProvinceQuota",
+    "HubPublicContractor",
     "HubPublication",
     "HubRecord",
     "HubUsccClaim",

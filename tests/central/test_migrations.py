@@ -52,6 +52,7 @@ def test_models_match_the_migrated_database(hub_engine):
         "hub_node",
         "hub_node_key",
         "hub_province_quota",
+        "hub_public_contractor",
         "hub_publication",
         "hub_record",
         "hub_uscc_claim",

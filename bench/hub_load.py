@@ -1,0 +1,443 @@
+"""Load benchmark of the hub's public disclosure site: 100 concurrent clients over
+HTTP against a national-scale replica; prints p50/p95/p99 and requests/s per URL
+pattern and overall.
+
+    uv run python -m bench.hub_load [--scale 1|10] [--clients 100] [--duration 60]
+        [--workers 2] [--path NAME=PATTERN ...] [--reuse DIR] [--keep]
+
+What runs, all on this machine: an embedded PostgreSQL (fsync on), a hub
+database migrated to head and filled by ``bench.hub_datagen`` (unless reused),
+the hub as a real server (``uvicorn central.asgi:app --workers N``, production
+settings, the public rate limit off: the clients all come from 127.0.0.1), and
+this process as the clients (one asyncio loop, httpx, one keep-alive connection
+per client). The clients share the CPU with the server, so the figures are
+pessimistic. Every process started here is stopped at the end, on Ctrl-C too.
+
+By default the clients search (``GET /api/v1/public/contractors`` with the mix
+of queries in :data:`SEARCH_MIX`, and the search page). ``--path`` replaces the
+mix with your own patterns (repeatable; ``NAME=PATTERN`` or just ``PATTERN``),
+e.g. ``--path 'stats=/api/v1/public/stats' --path '/contractors/{uscc}'``.
+Placeholders, filled per request from a sample of the loaded contractors:
+``{q}`` (a two-character brand such as 鑫源), ``{q_long}`` (brand and trade,
+鑫源矿业工程), ``{name}`` (a full name), ``{uscc}``, ``{province}``, ``{page}``
+(1-5), ``{grade}``, ``{status}``, ``{years}``. ``--think-ms MIN-MAX`` adds a
+pause between a client's requests (default none: a closed loop).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from bench import hub_datagen
+from bench.common import (
+    RESULTS,
+    cores_used,
+    cpu_seconds,
+    log,
+    machine,
+    percentile,
+    pg_settings,
+    postmaster_pid,
+    query,
+    stop_on_signals,
+    tidy,
+)
+from minefed.embedded_pg import EmbeddedPostgres, free_port
+
+REPO = Path(__file__).resolve().parent.parent
+DATABASE = "minefed_bench_hub"
+TARGET_P99_MS = 300.0
+
+#: (name, weight, pattern) of the default search load.
+SEARCH_MIX: list[tuple[str, int, str]] = [
+    ("search.brand", 25, "/api/v1/public/contractors?q={q}"),
+    ("search.brand_trade", 20, "/api/v1/public/contractors?q={q_long}"),
+    ("search.brand_province", 15, "/api/v1/public/contractors?q={q}&province={province}"),
+    ("search.full_name", 10, "/api/v1/public/contractors?q={name}"),
+    ("search.uscc", 10, "/api/v1/public/contractors?q={uscc}"),
+    ("search.browse_province", 10, "/api/v1/public/contractors?province={province}&page={page}"),
+    (
+        "search.filters",
+        5,
+        "/api/v1/public/contractors?province={province}&grade={grade}"
+        "&licence_status={status}&incidents_within_years={years}",
+    ),
+    ("page.search", 5, "/?q={q_long}"),
+]
+
+
+def sample_values(conninfo: str, n: int = 3000) -> list[dict[str, str]]:
+    rows = query(
+        conninfo,
+        "SELECT uscc, name, province_code FROM hub_public_contractor "
+        "TABLESAMPLE SYSTEM (5) LIMIT %s",
+        (n,),
+    )
+    values = []
+    for uscc, name, province in rows:
+        core = name.removeprefix(hub_datagen.provinces_short(province))
+        for suffix in sorted(hub_datagen.SUFFIX, key=len, reverse=True):
+            if core.endswith(suffix):
+                core = core.removesuffix(suffix)
+                break
+        values.append(
+            {"uscc": uscc, "name": name, "province": province, "q": core[:2], "q_long": core}
+        )
+    return values
+
+
+def fill(pattern: str, rng: random.Random, values: list[dict[str, str]]) -> str:
+    v = rng.choice(values)
+    params = {
+        **{k: quote(s) for k, s in v.items()},
+        "page": str(rng.randint(1, 5)),
+        "grade": rng.choice(hub_datagen.GRADES),
+        "status": rng.choice(["valid", "expiring", "expired"]),
+        "years": str(rng.choice([1, 3, 5])),
+    }
+    return pattern.format(**params)
+
+
+class HubServer:
+    """``uvicorn central.asgi:app`` in a process group of its own."""
+
+    def __init__(self, database_url: str, data_dir: Path, workers: int, pool: int) -> None:
+        from central.keys.hub_key import write_key_file
+        from sync.keys import SigningKey
+
+        key_file = data_dir / "hub.pem"
+        if not key_file.exists():
+            write_key_file(key_file, SigningKey.generate())
+        self.port = free_port()
+        self.log_path = data_dir / "uvicorn.log"
+        self.env = {
+            **os.environ,
+            "MINEFED_CENTRAL_ENVIRONMENT": "production",
+            "MINEFED_CENTRAL_SECRET_KEY": secrets.token_urlsafe(48),
+            "MINEFED_CENTRAL_DATABASE_URL": database_url,
+            "MINEFED_CENTRAL_KEY_FILE": str(key_file),
+            "MINEFED_CENTRAL_DB_POOL_SIZE": str(pool),
+            "MINEFED_CENTRAL_DB_MAX_OVERFLOW": str(pool),
+            "MINEFED_CENTRAL_PUBLIC_RATE_PER_MINUTE": "0",
+            "MINEFED_CENTRAL_PUBLIC_EXPORT_PER_HOUR": "0",
+        }
+        self.command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "central.asgi:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 60) -> None:
+        with self.log_path.open("ab") as out:
+            self.proc = subprocess.Popen(
+                self.command,
+                env=self.env,
+                cwd=REPO,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        tail = self.log_path.read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"the hub did not become ready; its log ends:\n{tail}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+
+
+async def drive(
+    base_url: str,
+    mix: list[tuple[str, int, str]],
+    values: list[dict[str, str]],
+    clients: int,
+    warmup_s: float,
+    duration_s: float,
+    think_ms: tuple[float, float],
+    seed: int,
+) -> tuple[dict[str, list[float]], Counter[str], dict[str, list[str]], float, float]:
+    latencies: dict[str, list[float]] = {}
+    errors: Counter[str] = Counter()
+    samples: dict[str, list[str]] = {}
+    loop = asyncio.get_running_loop()
+    start = loop.time() + warmup_s
+    end = start + duration_s
+    names = [m[0] for m in mix]
+    weights = [m[1] for m in mix]
+    patterns = {m[0]: m[2] for m in mix}
+
+    async def client(n: int) -> None:
+        rng = random.Random(seed * 1000 + n)
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=4)
+        async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as http:
+            while loop.time() < end:
+                op = rng.choices(names, weights)[0]
+                url = fill(patterns[op], rng, values)
+                began = loop.time()
+                error = None
+                try:
+                    response = await http.get(url)
+                    if response.status_code != 200:
+                        error = f"{response.status_code} {url} {response.text[:200]}"
+                except httpx.HTTPError as exc:
+                    error = f"{type(exc).__name__} {url}"
+                elapsed = loop.time() - began
+                if start <= began < end:
+                    if error is None:
+                        latencies.setdefault(op, []).append(elapsed * 1000)
+                    else:
+                        errors[op] += 1
+                        if len(samples.setdefault(op, [])) < 3:
+                            samples[op].append(error)
+                if think_ms[1] > 0:
+                    await asyncio.sleep(rng.uniform(*think_ms) / 1000)
+
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    return latencies, errors, samples, start, end
+
+
+def summarise(
+    latencies: dict[str, list[float]], errors: Counter[str], seconds: float
+) -> list[dict[str, Any]]:
+    rows = []
+    everything: list[float] = []
+    for op in sorted(set(latencies) | set(errors)):
+        ms = sorted(latencies.get(op, []))
+        everything += ms
+        rows.append(_row(op, ms, errors[op], seconds))
+    rows.append(_row("all", sorted(everything), sum(errors.values()), seconds))
+    return rows
+
+
+def _row(op: str, ms: list[float], errors: int, seconds: float) -> dict[str, Any]:
+    return {
+        "operation": op,
+        "requests": len(ms) + errors,
+        "errors": errors,
+        "req_s": (len(ms) + errors) / seconds,
+        "p50_ms": percentile(ms, 50),
+        "p95_ms": percentile(ms, 95),
+        "p99_ms": percentile(ms, 99),
+        "max_ms": ms[-1] if ms else float("nan"),
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    lines = [
+        f"hub public load: scale {result['config']['scale']} "
+        f"({result['database']['contractors']:,} contractors, "
+        f"{result['database']['records']:,} records), {result['config']['clients']} clients, "
+        f"{result['config']['duration_s']:.0f} s, uvicorn --workers {result['config']['workers']}",
+        f"{'operation':<24}{'requests':>9}{'errors':>7}{'req/s':>8}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}",
+    ]
+    for r in result["operations"]:
+        lines.append(
+            f"{r['operation']:<24}{r['requests']:>9}{r['errors']:>7}{r['req_s']:>8.1f}"
+            f"{r['p50_ms']:>8.1f}{r['p95_ms']:>8.1f}{r['p99_ms']:>8.1f}{r['max_ms']:>8.1f}"
+        )
+    cores = result["cores"]
+    lines.append(
+        "cores used: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in cores.items() if k != "machine")
+        + f" (machine {cores['machine']:.2f})"
+    )
+    overall = result["operations"][-1]
+    verdict = "meets" if overall["p99_ms"] < TARGET_P99_MS else "misses"
+    lines.append(f"p99 {overall['p99_ms']:.1f} ms: {verdict} the target (< {TARGET_P99_MS:.0f} ms)")
+    return "\n".join(lines)
+
+
+def parse_paths(paths: list[str]) -> list[tuple[str, int, str]]:
+    mix = []
+    for n, item in enumerate(paths):
+        name, sep, pattern = item.partition("=")
+        if not sep or name.startswith("/"):
+            name, pattern = f"path{n + 1}", item
+        mix.append((name, 1, pattern))
+    return mix
+
+
+def think_range(text: str) -> tuple[float, float]:
+    low, _, high = text.partition("-")
+    return float(low), float(high or low)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--scale", type=float, default=1, help="1 national, 10 ten times (0.01 for a smoke test)"
+    )
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--duration", type=float, default=60, help="measured window, s")
+    parser.add_argument("--warmup", type=float, default=5, help="warm-up before the window, s")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--db-pool", type=int, default=20, help="pool per worker (plus overflow)")
+    parser.add_argument("--think-ms", type=think_range, default=(0.0, 0.0), help="MIN-MAX")
+    parser.add_argument(
+        "--path",
+        action="append",
+        default=[],
+        help="NAME=PATTERN or PATTERN to request instead of the search mix (repeatable)",
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--reuse", type=Path, help="a data dir kept by --keep (data loaded)")
+    parser.add_argument("--keep", action="store_true", help="leave the data dir for --reuse")
+    parser.add_argument(
+        "--no-envelopes", action="store_true", help="hub_datagen --no-envelopes (saves disk)"
+    )
+    parser.add_argument("--label", help="appended to the results file name")
+    args = parser.parse_args(argv)
+
+    stop_on_signals()
+    keep = args.keep or args.reuse is not None
+    data_dir = (args.reuse or Path(tempfile.mkdtemp(prefix="minefed-hubbench-"))).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pg = EmbeddedPostgres(data_dir / "pg")
+    server: HubServer | None = None
+    try:
+        log(f"data dir {data_dir}; starting PostgreSQL (fsync on)")
+        pg.start()
+        pg.create_database(DATABASE)
+        url = pg.url(DATABASE)
+        conninfo = pg.conninfo(DATABASE)
+        from central.migrate import upgrade
+
+        upgrade(url)
+        load = None
+        if query(conninfo, "SELECT count(*) FROM hub_record")[0][0] == 0:
+            log(f"loading scale {args.scale}")
+            load = hub_datagen.load(url, args.scale, args.seed, not args.no_envelopes, log)
+            log(f"loaded: {load}")
+        else:
+            log("reusing the loaded database")
+        database = {
+            "records": query(conninfo, "SELECT count(*) FROM hub_record")[0][0],
+            "contractors": query(conninfo, "SELECT count(*) FROM hub_public_contractor")[0][0],
+            "size": query(conninfo, "SELECT pg_size_pretty(pg_database_size(current_database()))")[
+                0
+            ][0],
+            "load": load,
+        }
+        values = sample_values(conninfo)
+        mix = parse_paths(args.path) if args.path else SEARCH_MIX
+        server = HubServer(url, data_dir, args.workers, args.db_pool)
+        log(f"starting {' '.join(server.command[2:])}")
+        server.start()
+        assert server.proc is not None
+        groups = {"hub": server.proc.pid}
+        postmaster = postmaster_pid(pg)
+        log(f"{args.clients} clients, {args.warmup:.0f} s warm-up, {args.duration:.0f} s measured")
+
+        async def run() -> Any:
+            task = asyncio.create_task(
+                drive(
+                    server.url,
+                    mix,
+                    values,
+                    args.clients,
+                    args.warmup,
+                    args.duration,
+                    args.think_ms,
+                    args.seed,
+                )
+            )
+            await asyncio.sleep(args.warmup)
+            before = cpu_seconds(groups, postmaster)
+            await asyncio.sleep(args.duration)
+            after = cpu_seconds(groups, postmaster)
+            return await task, cores_used(before, after, args.duration)
+
+        (latencies, errors, samples, _start, _end), cores = asyncio.run(run())
+        result = {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": machine(),
+            "postgresql": pg_settings(conninfo),
+            "config": {
+                "scale": args.scale,
+                "clients": args.clients,
+                "duration_s": args.duration,
+                "warmup_s": args.warmup,
+                "workers": args.workers,
+                "db_pool": args.db_pool,
+                "think_ms": list(args.think_ms),
+                "mix": [list(m) for m in mix],
+            },
+            "database": database,
+            "operations": summarise(latencies, errors, args.duration),
+            "error_samples": samples,
+            "cores": cores,
+        }
+        print(render(result))
+        RESULTS.mkdir(exist_ok=True)
+        name = f"hub_load-{datetime.now(UTC):%Y-%m-%d}-scale{args.scale:g}"
+        if args.label:
+            name += f"-{args.label}"
+        path = RESULTS / f"{name}.json"
+        path.write_text(json.dumps(tidy(result), ensure_ascii=False, indent=1) + "\n")
+        log(f"results in {path}")
+        return 0
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    finally:
+        if server is not None:
+            server.stop()
+        pg.stop()
+        if not keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+        else:
+            log(f"kept {data_dir} (--reuse it)")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
