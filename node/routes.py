@@ -25,3 +25,7 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(queries_router)
     app.include_router(audit_router)
     app.include_router(sync_router)
+
+    from node.web import install as install_web
+
+    install_web(app)
