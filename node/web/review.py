@@ -16,9 +16,11 @@ from node.access import REGULATORS, Scope
 from node.deps import SessionDep, SettingsDep
 from node.errors import InvalidInput
 from node.filing import service
+from node.filing.schemas import RecordDetail, VersionOut
 from node.pagination import PageParams
 from node.principal import Actor
 from node.review import endpoints as review_api
+from node.review.diff import diff
 from node.web.display import describe, field_title, value_text
 from node.web.session import FormDep, attempt, page_allow
 from node.web.templating import render
@@ -92,6 +94,14 @@ def _detail_page(
 ) -> HTMLResponse:
     out = review_api.detail(record_id, actor, session, settings)
     record = out.record
+    base = _base_version(record)
+    found = out.changes
+    if base is not None and (
+        record.current is None or base.version_no != record.current.version_no
+    ):
+        # Nothing in force yet (a returned first filing, resubmitted): compare with the
+        # version the reviewer last saw, so the fix is what stands out.
+        found = diff(base.data, record.latest.data)
     changes = [
         {
             "field": change.field,
@@ -100,7 +110,7 @@ def _detail_page(
             "before": value_text(change.field.split(".")[-1], change.before),
             "after": value_text(change.field.split(".")[-1], change.after),
         }
-        for change in out.changes
+        for change in found
     ]
     return render(
         request,
@@ -108,8 +118,7 @@ def _detail_page(
         {
             "record": record,
             "changes": changes,
-            "first_version": record.current is None
-            or record.current.version_no == record.latest.version_no,
+            "base": base,
             "rows": describe(record.kind, record.latest.data),
             "reason": reason,
             "reason_error": reason_error,
@@ -128,6 +137,18 @@ def detail(
     settings: SettingsDep,
 ) -> HTMLResponse:
     return _detail_page(request, actor, session, settings, record_id)
+
+
+def _base_version(record: RecordDetail) -> VersionOut | None:
+    """What the latest version is compared with: the version in force, else the
+    previous one (a returned filing's earlier version), else nothing (a first filing)."""
+    latest = record.latest.version_no
+    if record.current is not None and record.current.version_no != latest:
+        return record.current
+    if record.current is None:
+        earlier = [v for v in record.history if v.version_no < latest]
+        return max(earlier, key=lambda v: v.version_no) if earlier else None
+    return None
 
 
 def _version_no(form: Any) -> int:

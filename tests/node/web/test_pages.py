@@ -186,8 +186,11 @@ def test_file_submit_return_fix_approve(client, regulator_client, contractor_use
 
     detail = regulator_client.get(f"/review/{record_id}")
     assert "第 2 版" in detail.text
-    # A first version never approved: nothing in force to compare against.
-    assert "首次填报" in detail.text
+    # Nothing in force yet: the fix is shown against the returned version.
+    assert "与第 1 版（已退回）相比的变化" in detail.text
+    row = re.search(r"<th scope=\"row\">应急预案备案号</th>(.*?)</tr>", detail.text, re.S)
+    assert row and "<del>150102-2026-001</del>" in row.group(1)
+    assert "<ins>150102-2026-009</ins>" in row.group(1)
     approved = regulator_client.post(
         f"/review/{record_id}/approve",
         data={"csrf_token": rtoken, "version_no": "2"},
@@ -224,7 +227,7 @@ def test_an_edit_of_a_published_record_shows_what_changed(
         },
     )
     detail = regulator_client.get(f"/review/{record_id}")
-    assert "与公示中第 1 版相比的变化" in detail.text
+    assert "与第 1 版（已通过）相比的变化" in detail.text
     row = re.search(r"<th scope=\"row\">主要工作内容</th>(.*?)</tr>", detail.text, re.S)
     assert row, "the changed field is a row of the diff"
     assert "<del>井下采矿、掘进及支护</del>" in row.group(1)
