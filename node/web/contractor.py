@@ -12,14 +12,16 @@ from sqlmodel import Session
 
 from node.access import ALL, CONTRACTOR, Scope
 from node.deps import SessionDep, SettingsDep
-from node.errors import InvalidInput, NotFound
+from node.errors import Conflict, InvalidInput, NotFound
 from node.filing import endpoints as filing_api
 from node.filing import service
 from node.filing.schemas import RecordDetail
+from node.models import Contractor
 from node.pagination import PageParams
 from node.principal import Actor
 from node.web.display import describe
-from node.web.forms import SPECS, FormErrors, for_create, parse_form
+from node.web.forms import SPECS, FormErrors, FormSpec, for_create, parse_form
+from node.web.layouts import LAYOUTS
 from node.web.session import FormDep, attempt, page_allow
 from node.web.templating import render
 from schemas.divisions import children
@@ -38,9 +40,24 @@ ReaderPage = Annotated[
 ]
 
 #: URL names of the forms that have a page.
-SLUGS: dict[str, RecordKind] = {"project-department": RecordKind.PROJECT_DEPARTMENT}
+SLUGS: dict[str, RecordKind] = {
+    "basic-info": RecordKind.BASIC_INFO,
+    "licence": RecordKind.LICENCE,
+    "project-department": RecordKind.PROJECT_DEPARTMENT,
+    "reward-penalty": RecordKind.REWARD_PENALTY,
+}
 SLUG_OF = {kind: slug for slug, kind in SLUGS.items()}
-TEMPLATE_OF = {RecordKind.PROJECT_DEPARTMENT: "forms/project_department.html"}
+TEMPLATE_OF = {
+    RecordKind.BASIC_INFO: "forms/generic.html",
+    RecordKind.LICENCE: "forms/generic.html",
+    RecordKind.PROJECT_DEPARTMENT: "forms/project_department.html",
+    RecordKind.REWARD_PENALTY: "forms/generic.html",
+}
+
+
+def spec_of(kind: RecordKind) -> FormSpec:
+    return SPECS[kind] if kind in SPECS else LAYOUTS[kind].spec
+
 
 _DONE = {
     "saved": "草稿已保存。/ Draft saved.",
@@ -83,12 +100,13 @@ def _form_page(
     settings = request.app.state.settings
     from schemas.divisions import provinces
 
-    spec = SPECS[kind]
+    spec = spec_of(kind)
     return render(
         request,
         TEMPLATE_OF[kind],
         {
             "kind": kind,
+            "layout": LAYOUTS.get(kind),
             "data": data,
             "errors": errors,
             "record": record,
@@ -137,16 +155,41 @@ def dashboard(
     return render(
         request,
         "contractor/dashboard.html",
-        {"items": page.items, "total": page.total, "reasons": reasons, "counts": counts},
+        {
+            "items": page.items,
+            "total": page.total,
+            "reasons": reasons,
+            "counts": counts,
+            "basic_info": next((i for i in page.items if i.kind == RecordKind.BASIC_INFO), None),
+        },
         actor=actor,
     )
 
 
+def _prefill(session: Session, actor: Actor, kind: RecordKind) -> dict[str, Any]:
+    """What a new form starts with: what the node already knows of the company."""
+    contractor = session.get(Contractor, actor.contractor_id)
+    assert contractor is not None
+    if kind == RecordKind.BASIC_INFO:
+        return {
+            "name": contractor.name,
+            "uscc": contractor.uscc,
+            "home_province_code": contractor.home_province_code,
+            "central_soe": contractor.central_soe,
+        }
+    if kind == RecordKind.REWARD_PENALTY:
+        return {"contractor_uscc": contractor.uscc}
+    if kind == RecordKind.PROJECT_DEPARTMENT:
+        return {"province_code": contractor.home_province_code}
+    return {}
+
+
 @router.get("/filings/new/{slug}")
-def new_form(request: Request, slug: str, actor: ContractorPage) -> HTMLResponse:
+def new_form(
+    request: Request, slug: str, actor: ContractorPage, session: SessionDep
+) -> HTMLResponse:
     kind = _kind_of(slug)
-    data: dict[str, Any] = {"province_code": request.app.state.settings.province_code}
-    return _form_page(request, actor, kind, data, FormErrors())
+    return _form_page(request, actor, kind, _prefill(session, actor, kind), FormErrors())
 
 
 def _after_save(
@@ -184,7 +227,7 @@ def create(
     form: FormDep,
 ) -> Response:
     kind = _kind_of(slug)
-    data = parse_form(SPECS[kind], form)
+    data = parse_form(spec_of(kind), form)
     action = str(form.get("action"))
     # Submitting: say at once everything that stands in the way, not one step at a time.
     blocking = _complete_errors(kind, for_create(data), actor) if action == "submit" else None
@@ -195,6 +238,10 @@ def create(
     except InvalidInput as exc:
         errors = blocking or _invalid(exc)
         return _form_page(request, actor, kind, data, errors, status_code=422)
+    except Conflict as exc:
+        if exc.code == "basic_info_exists":  # one per company: edit the one there is
+            return RedirectResponse(f"/filings/{exc.extra['record_id']}/edit", status_code=303)
+        raise
     return _after_save(request, session, actor, settings, record.id, kind, data, action, blocking)
 
 
@@ -250,7 +297,7 @@ def save_edit(
 ) -> Response:
     detail = _detail(session, actor, record_id, settings)
     kind = RecordKind(detail.kind)
-    data = parse_form(SPECS[kind], form)
+    data = parse_form(spec_of(kind), form)
     action = str(form.get("action"))
     merged = {**detail.latest.data, **data}
     blocking = _complete_errors(kind, merged, actor) if action == "submit" else None

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from node.web.templating import label, location, shown
+from node.web.templating import division_name, label, location, shown
 from schemas.enums import RecordKind
 from schemas.forms import FORMS
 
@@ -28,7 +28,7 @@ def _title(model: type[BaseModel] | None, name: str) -> str:
     return model.model_fields[name].title or name
 
 
-def _item_text(item: Any) -> str:
+def _item_text(item: Any, model: type[BaseModel] | None = None) -> str:
     if isinstance(item, dict):
         if "name" in item and "resident_id" in item:
             extra = "，".join(str(item[k]) for k in ("resident_id", "phone") if item.get(k))
@@ -37,17 +37,22 @@ def _item_text(item: Any) -> str:
             return f"{item['date']}：{shown(item['participants'])}"
         if "filename" in item:
             return str(item["filename"])
-        return "；".join(f"{k}：{shown(v)}" for k, v in item.items())
+        names = list(model.model_fields) if model is not None else list(item)
+        return "；".join(f"{_title(model, k)}：{shown(item[k])}" for k in names if k in item)
     return shown(item)
 
 
-def value_text(name: str, value: Any) -> str:
+def value_text(name: str, value: Any, model: type[BaseModel] | None = None) -> str:
     if name in _ENUM_FIELDS and isinstance(value, str):
         return label(value, _ENUM_FIELDS[name])
     if isinstance(value, dict):
         return _item_text(value)
     if isinstance(value, list):
-        return "\n".join(_item_text(v) for v in value) if value else "—"
+        if not value:
+            return "—"
+        if not any(isinstance(v, dict) for v in value):
+            return "、".join(shown(v) for v in value)
+        return "\n".join(_item_text(v, model) for v in value)
     return shown(value)
 
 
@@ -62,7 +67,12 @@ def describe(kind: str, data: dict[str, Any]) -> list[Row]:
                 codes = "/".join(str(data.get(k) or "—") for k in _LOCATION)
                 rows.append(Row("项目所在地", f"{where}（{codes}）" if where else "—", name))
             continue
-        rows.append(Row(_title(model, name), value_text(name, data.get(name)), name))
+        value = data.get(name)
+        if name == "home_province_code" and isinstance(value, str):
+            rows.append(Row(_title(model, name), f"{division_name(value)}（{value}）", name))
+            continue
+        inner = _inner(model.model_fields[name].annotation)
+        rows.append(Row(_title(model, name), value_text(name, value, inner), name))
     return rows
 
 

@@ -20,7 +20,8 @@ from schemas.enums import RecordKind
 
 __all__ = ["SPECS", "FormErrors", "FormSpec", "parse_form", "value_at"]
 
-_SPLIT = re.compile(r"[、,，;；\s]+")
+# Items are separated by 、 , ; or new lines (not spaces: "ISO 45001" is one item).
+_SPLIT = re.compile(r"[、,，;；\r\n]+")
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def _text(form: FormData, name: str) -> str | None:
 
 
 def _words(raw: str | None) -> list[str]:
-    return [w for w in _SPLIT.split(raw or "") if w]
+    return [w.strip() for w in _SPLIT.split(raw or "") if w.strip()]
 
 
 def _boolean(form: FormData, name: str) -> bool | None:

@@ -39,6 +39,13 @@ def snap(page: Any, folder: Path, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
+def fits_a_phone(page: Any) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], (
+        f"{page.url} scrolls sideways on a phone: {width}px {page.evaluate(WIDEST)}"
+    )
+
+
 def log_in(page: Any, url: str, username: str) -> None:
     page.goto(f"{url}/login")
     page.get_by_label("用户名").fill(username)
@@ -130,6 +137,20 @@ def test_file_return_fix_approve_publish_and_read_on_a_phone(
     c.goto(f"{node.url}/filings")
     assert reason in c.locator(".returned").inner_text()
     snap(c, shots, "08-dashboard-returned")
+    # The same pages on a phone: nothing scrolls sideways.
+    on_phone = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
+    m = on_phone.new_page()
+    log_in(m, node.url, "contractor")
+    m.wait_for_url("**/filings")
+    fits_a_phone(m)
+    snap(m, shots, "08b-dashboard-phone")
+    m.goto(f"{record_url}/edit")
+    fits_a_phone(m)
+    snap(m, shots, "08c-form-phone")
+    on_phone.close()
+
     c.locator(".returned").get_by_role("link").first.click()
     c.get_by_label("应急预案备案号").fill(f"{county}-2026-018")
     snap(c, shots, "09-fixing")
@@ -138,6 +159,10 @@ def test_file_return_fix_approve_publish_and_read_on_a_phone(
 
     # The regulator approves the second version.
     r.goto(f"{node.url}/review")
+    r.set_viewport_size(PHONE)
+    fits_a_phone(r)
+    snap(r, shots, "09b-queue-phone")
+    r.set_viewport_size(PC)
     r.get_by_role("link", name=PROJECT).click()
     assert "第 2 版" in r.locator("h1").inner_text()
     snap(r, shots, "10-review-second-version")
@@ -169,8 +194,6 @@ def test_file_return_fix_approve_publish_and_read_on_a_phone(
     text = p.locator("main").inner_text()
     assert person(11, county)["resident_id"] not in text, "ID numbers are masked in public"
     snap(p, shots, "12-public-page-phone")
-    width = p.evaluate("document.documentElement.scrollWidth")
-    wide = p.evaluate(WIDEST)
-    assert width <= PHONE["width"], f"the public page scrolls sideways on a phone: {width}px {wide}"
+    fits_a_phone(p)
     for ctx in (contractor, regulator, phone):
         ctx.close()
