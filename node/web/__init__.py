@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 def install(app: FastAPI) -> None:
     """Register the page routers, the stylesheet route and the pages' error pages."""
+    from node.web.attachments import router as attachments_router
     from node.web.contractor import router as contractor_router
     from node.web.errors import install_handlers
     from node.web.login import router as login_router
@@ -19,5 +20,11 @@ def install(app: FastAPI) -> None:
     from node.web.static import router as static_router
 
     install_handlers(app)
-    for router in (static_router, login_router, contractor_router, review_router):
+    for router in (
+        static_router,
+        login_router,
+        contractor_router,
+        attachments_router,
+        review_router,
+    ):
         app.include_router(router)

@@ -63,6 +63,8 @@ _DONE = {
     "saved": "草稿已保存。/ Draft saved.",
     "submitted": "已提交审核，请等待监管部门审核。/ Submitted for review.",
     "withdrawn": "已撤回，可继续修改。/ Withdrawn: you may edit it again.",
+    "attached": "附件已上传并加入草稿。/ Scan uploaded and added to the draft.",
+    "detached": "附件已从草稿中移除。/ Scan removed from the draft.",
 }
 
 
@@ -245,6 +247,47 @@ def create(
     return _after_save(request, session, actor, settings, record.id, kind, data, action, blocking)
 
 
+def record_page_response(
+    request: Request,
+    actor: Actor,
+    session: Session,
+    settings: Any,
+    record_id: uuid.UUID,
+    *,
+    attach_error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    from node.web.attachments import WITH_ATTACHMENTS
+    from schemas.enums import AttachmentPurpose
+
+    detail = _detail(session, actor, record_id, settings)
+    done = _DONE.get(request.query_params.get("done") or "")
+    editable = (
+        actor.is_contractor
+        and not detail.entered_by_regulator
+        and detail.state != ReviewState.SUBMITTED
+        and RecordKind(detail.kind) in TEMPLATE_OF
+    )
+    return render(
+        request,
+        "contractor/record.html",
+        {
+            "record": detail,
+            "rows": [
+                r for r in describe(detail.kind, detail.latest.data) if r.path != "attachments"
+            ],
+            "done": done,
+            "editable": editable,
+            "has_attachments": RecordKind(detail.kind) in WITH_ATTACHMENTS,
+            "attachments": detail.latest.data.get("attachments") or [],
+            "purposes": [(p.value, p.label_zh) for p in AttachmentPurpose],
+            "attach_error": attach_error,
+        },
+        actor=actor,
+        status_code=status_code,
+    )
+
+
 @router.get("/filings/{record_id}")
 def record_page(
     request: Request,
@@ -253,22 +296,7 @@ def record_page(
     session: SessionDep,
     settings: SettingsDep,
 ) -> HTMLResponse:
-    detail = _detail(session, actor, record_id, settings)
-    done = _DONE.get(request.query_params.get("done") or "")
-    return render(
-        request,
-        "contractor/record.html",
-        {
-            "record": detail,
-            "rows": describe(detail.kind, detail.latest.data),
-            "done": done,
-            "editable": actor.is_contractor
-            and not detail.entered_by_regulator
-            and detail.state != ReviewState.SUBMITTED
-            and RecordKind(detail.kind) in TEMPLATE_OF,
-        },
-        actor=actor,
-    )
+    return record_page_response(request, actor, session, settings, record_id)
 
 
 @router.get("/filings/{record_id}/edit")

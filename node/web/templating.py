@@ -37,6 +37,7 @@ _ENUMS: dict[str, type[Enum]] = {
     "flag": enums.FlagCode,
     "category": enums.AccidentCategory,
     "role": enums.Role,
+    "purpose": enums.AttachmentPurpose,
 }
 
 
