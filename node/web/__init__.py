@@ -14,6 +14,7 @@ def install(app: FastAPI) -> None:
     """Register the page routers, the stylesheet route and the pages' error pages."""
     from node.web.attachments import router as attachments_router
     from node.web.contractor import router as contractor_router
+    from node.web.entry import router as entry_router
     from node.web.errors import install_handlers
     from node.web.login import router as login_router
     from node.web.review import router as review_router
@@ -26,5 +27,6 @@ def install(app: FastAPI) -> None:
         contractor_router,
         attachments_router,
         review_router,
+        entry_router,
     ):
         app.include_router(router)

@@ -52,6 +52,7 @@ TEMPLATE_OF = {
     RecordKind.LICENCE: "forms/generic.html",
     RecordKind.PROJECT_DEPARTMENT: "forms/project_department.html",
     RecordKind.REWARD_PENALTY: "forms/generic.html",
+    RecordKind.ACCIDENT: "forms/generic.html",  # entered by regulators (node/web/entry.py)
 }
 
 
@@ -65,6 +66,7 @@ _DONE = {
     "withdrawn": "已撤回，可继续修改。/ Withdrawn: you may edit it again.",
     "attached": "附件已上传并加入草稿。/ Scan uploaded and added to the draft.",
     "detached": "附件已从草稿中移除。/ Scan removed from the draft.",
+    "entered": "已录入并公示。/ Entered and published.",
 }
 
 
@@ -98,6 +100,8 @@ def _form_page(
     *,
     record: RecordDetail | None = None,
     status_code: int = 200,
+    action: str | None = None,
+    entry: bool = False,
 ) -> HTMLResponse:
     settings = request.app.state.settings
     from schemas.divisions import provinces
@@ -112,7 +116,9 @@ def _form_page(
             "data": data,
             "errors": errors,
             "record": record,
-            "action": f"/filings/{record.id}/edit" if record else f"/filings/new/{SLUG_OF[kind]}",
+            "action": action
+            or (f"/filings/{record.id}/edit" if record else f"/filings/new/{SLUG_OF[kind]}"),
+            "entry": entry,
             "provinces": [(p.code, p.name) for p in provinces()],
             "divisions": _divisions(settings.province_code),
             "row_count": lambda name: len(data.get(name) or []) + spec.blank_rows,

@@ -11,7 +11,13 @@ from node.web.templating import division_name, label, location, shown
 from schemas.enums import RecordKind
 from schemas.forms import FORMS
 
-_ENUM_FIELDS = {"contracting_mode": "mode", "qualification_grade": "grade", "kind": "rp"}
+_ENUM_FIELDS = {
+    "contracting_mode": "mode",
+    "qualification_grade": "grade",
+    "kind": "rp",
+    "responsible_party": "party",
+    "categories": "category",
+}
 _LOCATION = ("province_code", "city_code", "county_code")
 
 
@@ -51,6 +57,8 @@ def value_text(name: str, value: Any, model: type[BaseModel] | None = None) -> s
         if not value:
             return "—"
         if not any(isinstance(v, dict) for v in value):
+            if name in _ENUM_FIELDS:
+                return "、".join(label(v, _ENUM_FIELDS[name]) for v in value)
             return "、".join(shown(v) for v in value)
         return "\n".join(_item_text(v, model) for v in value)
     return shown(value)
@@ -65,7 +73,8 @@ def describe(kind: str, data: dict[str, Any]) -> list[Row]:
             if name == "province_code":
                 where = location(*(data.get(k) for k in _LOCATION))
                 codes = "/".join(str(data.get(k) or "—") for k in _LOCATION)
-                rows.append(Row("项目所在地", f"{where}（{codes}）" if where else "—", name))
+                place = "事故发生地" if kind == RecordKind.ACCIDENT else "所在地"
+                rows.append(Row(place, f"{where}（{codes}）" if where else "—", name))
             continue
         value = data.get(name)
         if name == "home_province_code" and isinstance(value, str):

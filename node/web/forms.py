@@ -34,6 +34,8 @@ class FormSpec:
     integers: tuple[str, ...] = ()
     #: Lists of strings typed one per line or separated by 、 , ;
     word_lists: tuple[str, ...] = ()
+    #: Several choices (checkboxes) of whole numbers, e.g. accident categories.
+    multi: tuple[str, ...] = ()
     #: Repeated rows: list name → the row's text fields (word lists marked with ``[]``).
     rows: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: Nested objects: name → their text fields.
@@ -122,6 +124,9 @@ def parse_form(spec: FormSpec, form: FormData) -> dict[str, Any]:
         data[name] = _integer(form, name)
     for name in spec.word_lists:
         data[name] = _words(_text(form, name))
+    for name in spec.multi:
+        picked = [v for v in form.getlist(name) if isinstance(v, str) and v.strip()]
+        data[name] = [int(v) if v.isdigit() else v for v in picked]
     for name, parts in spec.objects.items():
         obj = {p: _text(form, f"{name}.{p}") for p in parts}
         data[name] = {k: v for k, v in obj.items() if v is not None} or None

@@ -10,7 +10,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from node.web.forms import FormSpec
-from schemas.enums import QualificationGrade, RecordKind, RewardPenaltyKind
+from schemas.enums import (
+    AccidentCategory,
+    QualificationGrade,
+    RecordKind,
+    ResponsibleParty,
+    RewardPenaltyKind,
+)
 from schemas.forms import FORMS
 
 
@@ -79,6 +85,7 @@ def _rows(model: type[BaseModel], name: str, parts: list[tuple[str, str]], hint:
 
 def _spec_of(layout: Layout) -> FormSpec:
     text: list[str] = []
+    multi: list[str] = []
     booleans: list[str] = []
     integers: list[str] = []
     words: list[str] = []
@@ -91,6 +98,8 @@ def _spec_of(layout: Layout) -> FormSpec:
                 integers.append(w.name)
             elif w.type == "words":
                 words.append(w.name)
+            elif w.type == "checkboxes":
+                multi.append(w.name)
             elif w.type == "rows":
                 rows[w.name] = tuple(p.name for p in w.parts)
             else:
@@ -101,6 +110,7 @@ def _spec_of(layout: Layout) -> FormSpec:
         booleans=tuple(booleans),
         integers=tuple(integers),
         word_lists=tuple(words),
+        multi=tuple(multi),
         rows=rows,
     )
 
@@ -112,6 +122,7 @@ def _choices(enum: Any) -> tuple[tuple[str, str], ...]:
 _B = FORMS[RecordKind.BASIC_INFO][0]
 _L = FORMS[RecordKind.LICENCE][0]
 _R = FORMS[RecordKind.REWARD_PENALTY][0]
+_A = FORMS[RecordKind.ACCIDENT][0]
 
 LAYOUTS: dict[RecordKind, Layout] = {
     RecordKind.BASIC_INFO: Layout(
@@ -212,6 +223,53 @@ LAYOUTS: dict[RecordKind, Layout] = {
                     _w(_R, "text", "document_no"),
                     _w(_R, "textarea", "description"),
                     _w(_R, "text", "contractor_uscc", "本单位的统一社会信用代码"),
+                ),
+            ),
+        ),
+    ),
+    RecordKind.ACCIDENT: Layout(
+        RecordKind.ACCIDENT,
+        "事故情况表",
+        (
+            Group(
+                "时间与地点",
+                (
+                    _w(_A, "datetime", "occurred_at", "北京时间"),
+                    _w(_A, "province", "province_code"),
+                    _w(_A, "division", "city_code", "6 位代码，可从列表选择"),
+                    _w(_A, "division", "county_code", "6 位代码，可从列表选择"),
+                    _w(_A, "text", "enterprise"),
+                    _w(_A, "text", "site"),
+                ),
+            ),
+            Group(
+                "伤亡与损失",
+                (
+                    _w(_A, "number", "deaths", "整数"),
+                    _w(_A, "number", "serious_injuries", "损失工作日 105 日以上为重伤"),
+                    _w(_A, "number", "direct_loss_yuan", "整数元；事故等级据此自动判定"),
+                ),
+            ),
+            Group(
+                "原因与类别",
+                (
+                    _w(_A, "textarea", "cause_direct"),
+                    _w(_A, "textarea", "cause_indirect"),
+                    _w(
+                        _A,
+                        "checkboxes",
+                        "categories",
+                        "GB 6441-86，可多选",
+                        choices=tuple((str(v), f"{v} {t}") for v, t in AccidentCategory.choices()),
+                    ),
+                    _w(_A, "choice", "responsible_party", choices=_choices(ResponsibleParty)),
+                ),
+            ),
+            Group(
+                "承包单位",
+                (
+                    _w(_A, "text", "contractor_uscc", "该承包单位须已在本节点有账号"),
+                    _w(_A, "textarea", "description"),
                 ),
             ),
         ),

@@ -124,8 +124,11 @@ def nav_for(actor: Actor | None) -> list[tuple[str, str]]:
         return []
     if actor.is_contractor:
         return [("/filings", "我的填报"), ("/filings/new/project-department", "新建项目部")]
-    items = [("/review", "审核队列")]
-    return items
+    return [
+        ("/review", "审核队列"),
+        ("/entry/accident", "录入事故"),
+        ("/entry/reward-penalty", "录入奖惩"),
+    ]
 
 
 def render(
