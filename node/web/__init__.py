@@ -17,6 +17,7 @@ def install(app: FastAPI) -> None:
     from node.web.entry import router as entry_router
     from node.web.errors import install_handlers
     from node.web.login import router as login_router
+    from node.web.queries import router as queries_router
     from node.web.review import router as review_router
     from node.web.static import router as static_router
 
@@ -28,5 +29,6 @@ def install(app: FastAPI) -> None:
         attachments_router,
         review_router,
         entry_router,
+        queries_router,
     ):
         app.include_router(router)

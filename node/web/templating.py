@@ -128,6 +128,7 @@ def nav_for(actor: Actor | None) -> list[tuple[str, str]]:
         ("/review", "审核队列"),
         ("/entry/accident", "录入事故"),
         ("/entry/reward-penalty", "录入奖惩"),
+        ("/queries", "查询统计"),
     ]
 
 
