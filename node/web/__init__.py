@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 def install(app: FastAPI) -> None:
     """Register the page routers, the stylesheet route and the pages' error pages."""
+    from node.web.accounts import router as accounts_router
     from node.web.attachments import router as attachments_router
     from node.web.contractor import router as contractor_router
     from node.web.entry import router as entry_router
@@ -30,5 +31,6 @@ def install(app: FastAPI) -> None:
         review_router,
         entry_router,
         queries_router,
+        accounts_router,
     ):
         app.include_router(router)

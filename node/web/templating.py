@@ -129,6 +129,7 @@ def nav_for(actor: Actor | None) -> list[tuple[str, str]]:
         ("/entry/accident", "录入事故"),
         ("/entry/reward-penalty", "录入奖惩"),
         ("/queries", "查询统计"),
+        ("/accounts", "账号管理"),
     ]
 
 
