@@ -149,6 +149,9 @@ def test_file_return_fix_approve_publish_and_read_on_a_phone(
     m.goto(f"{record_url}/edit")
     fits_a_phone(m)
     snap(m, shots, "08c-form-phone")
+    m.screenshot(path=str(shots / "08d-form-phone-top.png"))
+    m.locator("#f-head").scroll_into_view_if_needed()
+    m.screenshot(path=str(shots / "08e-form-phone-people.png"))
     on_phone.close()
 
     c.locator(".returned").get_by_role("link").first.click()

@@ -233,3 +233,37 @@ def test_an_edit_of_a_published_record_shows_what_changed(
     assert "<del>井下采矿、掘进及支护</del>" in row.group(1)
     assert "<ins>井下采矿及充填</ins>" in row.group(1)
     assert "项目名称</th>" not in detail.text.split("填报内容")[0], "unchanged fields stay out"
+
+
+def test_an_initial_password_must_be_replaced_before_anything_else(client, session, contractor):
+    user = make_user(session, Role.CONTRACTOR, "150102", contractor=contractor)
+    user.must_change_password = True
+    session.add(user)
+    session.flush()
+    assert login(client, user.username).headers["location"] == "/password"
+    blocked = client.get("/filings", follow_redirects=False)
+    assert blocked.status_code == 303 and blocked.headers["location"] == "/password"
+    token = csrf_of(client, "/password")
+    changed = client.post(
+        "/password",
+        data={
+            "csrf_token": token,
+            "old_password": "Correct-Horse-9",
+            "new_password": "Brand-New-Pass-42",
+            "new_password_again": "Brand-New-Pass-42",
+        },
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303 and changed.headers["location"] == "/filings"
+    assert client.get("/filings").status_code == 200
+
+
+def test_logging_out_ends_the_session(client, contractor_user):
+    login(client, contractor_user.username)
+    token = csrf_of(client, "/filings")
+    secret = client.cookies["minefed_session"]
+    out = client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    # The secret itself is revoked at the node, not only dropped by the browser.
+    client.cookies.set("minefed_session", secret)
+    assert client.get("/filings", follow_redirects=False).status_code == 303
