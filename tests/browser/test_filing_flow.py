@@ -39,6 +39,19 @@ def snap(page: Any, folder: Path, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
+#: Form controls without a label a screen reader would announce.
+UNLABELLED = """
+[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+  .map(e => e.name || e.id)
+"""
+
+
+def every_input_labelled(page: Any) -> None:
+    missing = page.evaluate(UNLABELLED)
+    assert missing == [], f"{page.url}: inputs without a label: {missing}"
+
+
 def fits_a_phone(page: Any) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], (
@@ -106,6 +119,7 @@ def test_file_return_fix_approve_publish_and_read_on_a_phone(
     wrong_id = person(11, county)["resident_id"][:-1] + (
         "0" if person(11, county)["resident_id"][-1] != "0" else "1"
     )
+    every_input_labelled(c)
     fill_department(c, county, wrong_id)
     snap(c, shots, "03-form-filled")
     c.get_by_role("button", name="保存并提交审核").click()
@@ -126,6 +140,7 @@ def test_file_return_fix_approve_publish_and_read_on_a_phone(
     log_in(r, node.url, "county")
     r.wait_for_url("**/review")
     r.get_by_role("link", name=PROJECT).click()
+    every_input_labelled(r)
     snap(r, shots, "06-review-detail")
     reason = "应急预案备案号与书面报告不一致，请核对后重新提交"
     r.get_by_label("退回理由").fill(reason)
@@ -175,6 +190,23 @@ def test_file_return_fix_approve_publish_and_read_on_a_phone(
 
     c.goto(record_url)
     assert "已通过" in c.locator("main").inner_text()
+
+    # The regulator's other pages: statistics, accident entry, accounts.
+    for path, name in (
+        ("/queries?group_by=state", "11b-queries"),
+        ("/entry/accident", "11c-accident-entry"),
+        ("/accounts", "11d-accounts"),
+    ):
+        r.goto(f"{node.url}{path}")
+        every_input_labelled(r)
+        snap(r, shots, name)
+        r.set_viewport_size(PHONE)
+        fits_a_phone(r)
+        r.screenshot(path=str(shots / f"{name}-phone.png"))
+        r.set_viewport_size(PC)
+    r.goto(f"{node.url}/queries?group_by=state")
+    approved_row = r.locator("table.bars tbody tr").filter(has_text="已通过")
+    assert approved_row.locator("td.num").inner_text() == "1"
 
     # Published automatically: the hub shows it once the node's worker has pushed it.
     with httpx.Client(timeout=10) as client:
