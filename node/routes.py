@@ -31,3 +31,7 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(hubqueries_router)
     app.include_router(crossprov_router)
     app.include_router(witness_router)
+
+    from node.web import install as install_web
+
+    install_web(app)

@@ -1,0 +1,183 @@
+"""Page sessions: who is looking at a page, and the access declaration of page routes.
+
+The pages use the node's page sessions (``POST /api/v1/auth/session`` semantics,
+docs/accounts.md): an HttpOnly cookie whose secret is stored as SHA-256, and a
+CSRF token that is an HMAC of it. An HTML form cannot send the
+``X-CSRF-Token`` header, so page forms carry the same token in a hidden
+``csrf_token`` field; :func:`page_actor` checks it (or the header) on every
+unsafe method. Bearer tokens are not accepted by the pages: a page is a
+browser's, and a browser has a cookie.
+
+:func:`page_allow` is the pages' access declaration: the same ``Access`` as
+``node.access.allow`` (so ``tests/test_route_access.py`` and ``x-access`` see
+it), resolved from the cookie; an anonymous visitor is sent to the login page,
+an account with an initial or one-time password to the password page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from node.access import Access, Scope
+from node.auth.tokens import (
+    CSRF_HEADER,
+    SAFE_METHODS,
+    SESSION,
+    SESSION_COOKIE,
+    csrf_matches,
+    csrf_token,
+)
+from node.deps import ClockDep, SessionDep, SettingsDep, client_address
+from node.errors import Forbidden, NodeError, NotAuthenticated
+from node.models import ApiToken, User
+from node.principal import Actor
+
+__all__ = [
+    "FormDep",
+    "LoginRequired",
+    "PasswordChangeRequired",
+    "attempt",
+    "csrf_for",
+    "page_actor",
+    "page_allow",
+]
+
+T = TypeVar("T")
+
+
+class LoginRequired(NotAuthenticated):
+    """No (valid) page session: the page handler redirects to ``/login?next=…``."""
+
+
+class PasswordChangeRequired(Forbidden):
+    """An initial or one-time password: the page handler redirects to ``/password``."""
+
+
+async def read_form(request: Request) -> FormData:
+    """The submitted form (empty for GET); starlette keeps it, so reading twice is free."""
+    if request.method.upper() in SAFE_METHODS:
+        return FormData()
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+def page_actor(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    form: FormDep,
+) -> Actor:
+    """The account of this page session, or :class:`LoginRequired`.
+
+    Security: only a ``session`` credential from the cookie is accepted; on an
+    unsafe method the CSRF token must come with it (hidden form field
+    ``csrf_token`` or the ``X-CSRF-Token`` header), as for the API.
+    """
+    from node.auth.tokens import token_digest
+
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret:
+        raise LoginRequired("请先登录", "log in first", code="not_authenticated")
+    now: datetime = clock.now()
+    digest = token_digest(secret)
+    row = session.get(ApiToken, digest)
+    if row is None or row.kind != SESSION or row.revoked_at is not None or row.expires_at <= now:
+        raise LoginRequired("登录已失效，请重新登录", "session expired", code="invalid_token")
+    if request.method.upper() not in SAFE_METHODS:
+        field = form.get("csrf_token")
+        sent = field if isinstance(field, str) else request.headers.get(CSRF_HEADER)
+        if not csrf_matches(settings.secret_key, secret, sent):
+            raise Forbidden(
+                "页面已过期（CSRF 校验失败），请刷新后重试",
+                "missing or wrong CSRF token: reload the page and try again",
+                code="csrf_failed",
+            )
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active or user.deleted_at is not None:
+        raise LoginRequired("账号已停用", "account disabled", code="account_disabled")
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        division_code=user.division_code,
+        contractor_id=user.contractor_id,
+        client_address=client_address(request, settings),
+        now=now,
+        must_change_password=user.must_change_password,
+        credential_hash=digest,
+        credential_kind=SESSION,
+    )
+
+
+PageActorDep = Annotated[Actor, Depends(page_actor)]
+
+
+def page_allow(
+    roles: frozenset[str],
+    scope: Scope,
+    note: str = "",
+    *,
+    password_change_ok: bool = False,
+) -> Any:
+    """A page route's access declaration: logged-in (page session) ``roles`` only."""
+    allowed = frozenset(roles)
+
+    def check(actor: PageActorDep) -> Actor:
+        if actor.role not in allowed:
+            raise Forbidden(
+                "当前账号无权访问此页面",
+                f"role {actor.role} may not open this page",
+                code="role_not_allowed",
+            )
+        if actor.must_change_password and not password_change_ok:
+            raise PasswordChangeRequired(
+                "请先修改初始密码或一次性密码",
+                "set a new password first",
+                code="password_change_required",
+            )
+        return actor
+
+    check.access = Access(  # type: ignore[attr-defined]
+        "users", allowed, scope, f"page: {note}" if note else "page", password_change_ok
+    )
+    return Depends(check)
+
+
+def csrf_for(request: Request) -> str | None:
+    """The CSRF token of this request's page session (for hidden form fields)."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret:
+        # Just logged in: the cookie is only in the response being built.
+        secret = getattr(request.state, "new_session_secret", None)
+    if not secret:
+        return None
+    return csrf_token(request.app.state.settings.secret_key, secret)
+
+
+def attempt(session: Session, action: Callable[[], T]) -> T:
+    """Run a service call inside a savepoint, so a refusal the page shows (and does
+    not re-raise) leaves nothing half done, while a refusal that must leave a trace
+    (``keep_changes``, e.g. a failed login) still does."""
+    nested = session.begin_nested()
+    try:
+        result = action()
+    except NodeError as exc:
+        if exc.keep_changes:
+            nested.commit()
+        else:
+            nested.rollback()
+        raise
+    except BaseException:
+        nested.rollback()
+        raise
+    nested.commit()
+    return result

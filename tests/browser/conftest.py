@@ -1,0 +1,83 @@
+"""Browser tests: Debian's chromium driven by Playwright, against a real federation.
+
+No browser is downloaded: Playwright launches ``/usr/bin/chromium`` (``.ci/run``
+installs it). Without it the tests skip, saying why, unless ``CI`` is set, where
+a missing browser is a failure. Screenshots of every step go to
+``artifacts/browser/`` (gitignored), for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.federation.harness import Federation, federation
+
+CHROMIUM = Path(os.environ.get("MINEFED_TEST_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    if _ci():
+        pytest.fail(f"CI: no chromium at {CHROMIUM}; .ci/run installs Debian's chromium")
+    pytest.skip(
+        f"no chromium at {CHROMIUM}: install Debian's (apt-get install chromium) to run the "
+        "browser tests (under CI=true this is a failure, not a skip)"
+    )
+
+
+@pytest.fixture
+def browser(chromium_path: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(
+            executable_path=str(chromium_path), headless=True, args=LAUNCH_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Path:
+    """The folder of this test's screenshots (emptied first)."""
+    folder = ARTIFACTS / request.node.name
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
+    return folder
+
+
+@pytest.fixture
+def fed(
+    chromium_path: Path,
+    pg_server_url: str,
+    worker_id_suffix: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[Federation]:
+    suffix = f"{worker_id_suffix}_{request.node.name[:20]}".lower()
+    suffix = "".join(ch if ch.isalnum() else "_" for ch in suffix)
+    with federation(pg_server_url, tmp_path / "fed", suffix) as f:
+        yield f
