@@ -218,7 +218,12 @@ def test_file_return_fix_approve_publish_and_read_on_a_phone(
             answer = client.get(f"{fed.hub.url}/api/v1/public/contractors/{uscc}")  # type: ignore[union-attr]
             return answer.status_code == 200 and PROJECT in answer.text
 
-        wait_until(at_hub, 90, "the approved department on the hub's public record")
+        try:
+            # Seconds when the machine is quiet; generous for a loaded CI machine.
+            wait_until(at_hub, 240, "the approved department on the hub's public record")
+        except AssertionError as exc:
+            # The servers' own logs say where it stopped (push, ingest, quarantine).
+            raise AssertionError(f"{exc}\n{fed.logs(tail=6000)}") from None
 
     phone = browser.new_context(
         viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN"
