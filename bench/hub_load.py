@@ -9,7 +9,7 @@ What runs, all on this machine: an embedded PostgreSQL (fsync on), a hub
 database migrated to head and filled by ``bench.hub_datagen`` (unless reused),
 the hub as a real server (``uvicorn central.asgi:app --workers N``, production
 settings, the public rate limit off: the clients all come from 127.0.0.1), and
-this process as the clients (one asyncio loop, httpx, one keep-alive connection
+this process as the clients (one asyncio loop, a lean HTTP/1.1 client, one keep-alive connection
 per client). The clients share the CPU with the server, so the figures are
 pessimistic. Every process started here is stopped at the end, on Ctrl-C too.
 
@@ -42,13 +42,14 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
 from bench import hub_datagen
 from bench.common import (
     RESULTS,
+    KeepAliveClient,
     cores_used,
     cpu_seconds,
     log,
@@ -132,6 +133,7 @@ class HubServer:
             **os.environ,
             "MINEFED_CENTRAL_ENVIRONMENT": "production",
             "MINEFED_CENTRAL_SECRET_KEY": secrets.token_urlsafe(48),
+            "MINEFED_CENTRAL_PERSON_INDEX_KEY": secrets.token_urlsafe(48),
             "MINEFED_CENTRAL_DATABASE_URL": database_url,
             "MINEFED_CENTRAL_KEY_FILE": str(key_file),
             "MINEFED_CENTRAL_DB_POOL_SIZE": str(pool),
@@ -216,20 +218,23 @@ async def drive(
     weights = [m[1] for m in mix]
     patterns = {m[0]: m[2] for m in mix}
 
+    split = urlsplit(base_url)
+    host, port = split.hostname or "127.0.0.1", split.port or 80
+
     async def client(n: int) -> None:
         rng = random.Random(seed * 1000 + n)
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=4)
-        async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as http:
+        http = KeepAliveClient(host, port)
+        try:
             while loop.time() < end:
                 op = rng.choices(names, weights)[0]
                 url = fill(patterns[op], rng, values)
                 began = loop.time()
                 error = None
                 try:
-                    response = await http.get(url)
-                    if response.status_code != 200:
-                        error = f"{response.status_code} {url} {response.text[:200]}"
-                except httpx.HTTPError as exc:
+                    status, body = await http.get(url)
+                    if status != 200:
+                        error = f"{status} {url} {body[:200].decode(errors='replace')}"
+                except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
                     error = f"{type(exc).__name__} {url}"
                 elapsed = loop.time() - began
                 if start <= began < end:
@@ -241,6 +246,8 @@ async def drive(
                             samples[op].append(error)
                 if think_ms[1] > 0:
                     await asyncio.sleep(rng.uniform(*think_ms) / 1000)
+        finally:
+            await http.close()
 
     await asyncio.gather(*(client(n) for n in range(clients)))
     return latencies, errors, samples, start, end
@@ -403,7 +410,8 @@ def main(argv: list[str] | None = None) -> int:
             "machine": machine(),
             "postgresql": pg_settings(conninfo),
             "config": {
-                "scale": args.scale,
+                # What the database holds (a reused one may differ from --scale).
+                "scale": round(database["contractors"] / hub_datagen.PER_SCALE["contractors"], 2),
                 "clients": args.clients,
                 "duration_s": args.duration,
                 "warmup_s": args.warmup,

@@ -83,7 +83,7 @@ def _declared(check: Callable[..., Any], access: Access) -> Any:
 def public(note: str) -> Any:
     """No authentication: say why in ``note`` (a one-time token is the credential …)."""
 
-    def check() -> None:
+    async def check() -> None:  # async: no hop to the thread pool for nothing
         return None
 
     return _declared(check, Access("public", frozenset(), Scope.NONE, note))

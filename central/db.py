@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Engine, create_engine
+import psycopg
+from sqlalchemy import Connection, Engine, create_engine
 from sqlmodel import Session
 
 log = logging.getLogger("minefed.central")
@@ -23,6 +25,28 @@ def make_engine(url: str, pool_size: int = 20, max_overflow: int = 20) -> Engine
 
 
 SessionFactory = Callable[[], Session]
+
+
+@contextmanager
+def read_only(factory: SessionFactory) -> Iterator[psycopg.Connection[Any]]:
+    """A pooled psycopg connection in autocommit mode, for a read of a statement or two
+    on a hot path (the public search): no ORM, and no BEGIN/ROLLBACK round trips.
+
+    Sessions bound to a connection (the tests bind theirs to one open transaction)
+    are read through that connection, so a read sees what the session wrote."""
+    with factory() as session:
+        bind = session.get_bind()
+        if isinstance(bind, Connection):
+            yield _driver(bind)
+            return
+        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            yield _driver(conn)
+
+
+def _driver(conn: Connection) -> psycopg.Connection[Any]:
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    return driver
 
 
 def session_factory(engine: Engine) -> SessionFactory:

@@ -24,11 +24,12 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_settings(request: Request) -> CentralSettings:
+# async: trivial dependencies must not each cost a hop to the thread pool.
+async def get_settings(request: Request) -> CentralSettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     return request.app.state.clock  # type: ignore[no-any-return]
 
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, case, func, literal, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import ARRAY
+import psycopg
+from psycopg.rows import namedtuple_row
+from sqlalchemy import func, select, tuple_
 from sqlmodel import Session, col
 
 from central.models import HubPublication, HubPublicContractor, HubRecord
@@ -55,53 +56,85 @@ def _years_before(today: date, years: int) -> date:
         return today.replace(year=today.year - years, day=28)
 
 
-def _name_match(q: str, *, fuzzy: bool) -> ColumnElement[bool]:
-    grams = col(HubPublicContractor.name_grams)
+#: The columns a search result needs (``summary_of`` reads them by name).
+SUMMARY_COLUMNS = (
+    "uscc, name, province_code, has_basic_info, grades, licence_valid_to, licence_count, "
+    "project_department_count, accident_count, reward_penalty_count, last_accident_on, "
+    "last_penalty_on, updated_at"
+)
+
+
+class _Sql:
+    """A WHERE clause built from fragments and its named parameters.
+
+    The public search is the hub's hottest path: building it as SQLAlchemy
+    expressions cost more CPU than PostgreSQL spent answering it, so it is
+    plain SQL text here, with psycopg parameters (prepared once per connection).
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.params: dict[str, Any] = {}
+
+    def add(self, fragment: str, **params: Any) -> None:
+        self.parts.append(fragment)
+        self.params.update(params)
+
+    @property
+    def where(self) -> str:
+        return " AND ".join(self.parts) if self.parts else "TRUE"
+
+
+def _name_match(sql: _Sql, q: str, *, fuzzy: bool) -> str:
     if not fuzzy:
-        return grams.contains(func.hub_query_grams(q))
+        sql.params["q"] = q
+        return "name_grams @> hub_query_grams(%(q)s)"
     # One wrong or missing character: every character of the query but one.
     chars = sorted(set(normalise_name(q)))
     subsets = [[c for c in chars if c != left_out] for left_out in chars]
-    return or_(*(grams.contains(literal(s, type_=ARRAY(Text))) for s in subsets if s))
+    alternatives = []
+    for n, subset in enumerate(s for s in subsets if s):
+        sql.params[f"g{n}"] = subset
+        alternatives.append(f"name_grams @> %(g{n})s::text[]")
+    return "(" + " OR ".join(alternatives) + ")" if alternatives else "FALSE"
 
 
-def _conditions(f: SearchFilter, today: date, *, fuzzy: bool = False) -> list[Any]:
-    c = HubPublicContractor
-    where: list[Any] = []
+def _conditions(f: SearchFilter, today: date, *, fuzzy: bool = False) -> _Sql:
+    sql = _Sql()
     if f.q:
         q = f.q.strip()
         if _looks_like_uscc(q) and len(q) == 18:
-            where.append(col(c.uscc) == q.upper())
+            sql.add("uscc = %(uscc)s", uscc=q.upper())
         elif _looks_like_uscc(q):
             # Digits may be part of a name too ("…140000-1"): either will do.
-            where.append(
-                or_(
-                    col(c.uscc).startswith(q.upper()),
-                    _name_match(q[:MAX_QUERY_CHARS], fuzzy=fuzzy),
-                )
-            )
+            match = _name_match(sql, q[:MAX_QUERY_CHARS], fuzzy=fuzzy)
+            sql.add(f"(uscc LIKE %(uscc_prefix)s OR {match})", uscc_prefix=q.upper() + "%")
         else:
-            where.append(_name_match(q[:MAX_QUERY_CHARS], fuzzy=fuzzy))
+            sql.add(_name_match(sql, q[:MAX_QUERY_CHARS], fuzzy=fuzzy))
     if f.province:
-        where.append(col(c.province_code) == f.province)
+        sql.add("province_code = %(province)s", province=f.province)
     if f.grade:
-        where.append(col(c.grades).contains([f.grade]))
+        sql.add("grades @> ARRAY[%(grade)s]::text[]", grade=f.grade)
     if f.licence_status:
-        valid_to = col(c.licence_valid_to)
         warn = today + timedelta(days=LICENCE_WARNING_DAYS)
-        where.append(
+        sql.add(
             {
-                "valid": valid_to > warn,
-                "expiring": and_(valid_to >= today, valid_to <= warn),
-                "expired": valid_to < today,
-                "none": valid_to.is_(None),
-            }[f.licence_status]
+                "valid": "licence_valid_to > %(warn)s",
+                "expiring": "licence_valid_to >= %(today)s AND licence_valid_to <= %(warn)s",
+                "expired": "licence_valid_to < %(today)s",
+                "none": "licence_valid_to IS NULL",
+            }[f.licence_status],
+            today=today,
+            warn=warn,
         )
     if f.incidents_within_years:
-        where.append(col(c.last_incident_on) >= _years_before(today, f.incidents_within_years))
+        sql.add(
+            "last_incident_on >= %(incident_since)s",
+            incident_since=_years_before(today, f.incidents_within_years),
+        )
     if f.updated_since is not None:
-        where.append(col(c.updated_at) > f.updated_since)
-    return where
+        sql.add("updated_at > %(updated_since)s", updated_since=f.updated_since)
+    return sql
 
 
 def _looks_like_uscc(q: str) -> bool:
@@ -110,61 +143,84 @@ def _looks_like_uscc(q: str) -> bool:
     return len(text) >= 4 and all(ch in "0123456789ABCDEFGHJKLMNPQRTUWXY" for ch in text)
 
 
-def _order(sort: str, q: str | None) -> list[Any]:
-    c = HubPublicContractor
+def _order(sql: _Sql, sort: str, q: str | None) -> str:
     if sort == "updated":
-        return [col(c.updated_at).desc(), col(c.uscc)]
+        return "updated_at DESC, uscc"
     if sort == "departments":
-        return [col(c.project_department_count).desc(), col(c.name), col(c.uscc)]
+        return "project_department_count DESC, name, uscc"
     if sort == "relevance" and q and not _looks_like_uscc(q):
         # On the stored name: normalising every match (8,000 for 矿业 at national
         # scale) cost 0.4 s; names rarely carry the spaces a query may have.
-        n = q.strip()
-        name = col(c.name)
-        return [
-            case((name == n, 0), (name.startswith(n), 1), else_=2),
-            func.length(col(c.name)),
-            col(c.name),
-            col(c.uscc),
-        ]
-    return [col(c.name), col(c.uscc)]
+        sql.params["exact"] = q.strip()
+        sql.params["prefix"] = _like_prefix(q.strip())
+        return (
+            "CASE WHEN name = %(exact)s THEN 0 WHEN name LIKE %(prefix)s THEN 1 ELSE 2 END, "
+            "length(name), name, uscc"
+        )
+    return "name, uscc"
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def search(
-    session: Session,
+    conn: psycopg.Connection[Any],
     f: SearchFilter,
     *,
     today: date,
     sort: str,
     offset: int,
     limit: int,
-) -> tuple[list[HubPublicContractor], int, bool]:
-    """A page of contractors, the number found (capped at :data:`COUNT_CAP`) and
-    whether the match is fuzzy (nothing matched exactly, so one character was let go)."""
+) -> tuple[list[Any], int, bool, datetime | None]:
+    """A page of contractors (rows with :data:`SUMMARY_COLUMNS` as attributes), the
+    number found (capped at :data:`COUNT_CAP`), whether the match is fuzzy (nothing
+    matched exactly, so one character was let go) and :func:`data_as_of`.
+
+    ``conn`` is a psycopg connection; reads only, so autocommit spares the
+    BEGIN and ROLLBACK round trips."""
     fuzzy = False
-    where = _conditions(f, today)
-    rows, total = _page(session, where, sort, f.q, offset, limit)
+    rows, total, as_of = _page(conn, _conditions(f, today), sort, f.q, offset, limit)
     if total == 0 and f.q and 3 <= len(set(normalise_name(f.q))) <= 20:
         fuzzy = True
-        where = _conditions(f, today, fuzzy=True)
-        rows, total = _page(session, where, sort, f.q, offset, limit)
-    return rows, total, fuzzy
+        rows, total, as_of = _page(
+            conn, _conditions(f, today, fuzzy=True), sort, f.q, offset, limit
+        )
+    return rows, total, fuzzy, as_of
+
+
+_AS_OF = "SELECT received_at FROM hub_publication ORDER BY id DESC LIMIT 1"
 
 
 def _page(
-    session: Session, where: list[Any], sort: str, q: str | None, offset: int, limit: int
-) -> tuple[list[HubPublicContractor], int]:
-    c = HubPublicContractor
-    found = list(
-        session.scalars(
-            select(c).where(*where).order_by(*_order(sort, q)).offset(offset).limit(limit)
-        )
-    )
-    if offset == 0 and len(found) < limit:
-        return found, len(found)
-    capped = select(literal(1)).select_from(c).where(*where).limit(COUNT_CAP + 1).subquery()
-    total = session.scalar(select(func.count()).select_from(capped)) or 0
-    return found, total
+    conn: psycopg.Connection[Any],
+    sql: _Sql,
+    sort: str,
+    q: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[Any], int, datetime | None]:
+    order = _order(sql, sort, q)
+    params = {**sql.params, "offset": offset, "limit": limit}
+    with conn.cursor(row_factory=namedtuple_row) as cur:
+        # data_as_of rides along as an InitPlan (evaluated once), saving a round trip.
+        # Every fragment is a constant of this module; values travel as parameters.
+        statement = f"SELECT {SUMMARY_COLUMNS}, ({_AS_OF}) AS data_as_of "
+        statement += f"FROM hub_public_contractor WHERE {sql.where} ORDER BY {order} "
+        statement += "OFFSET %(offset)s LIMIT %(limit)s"
+        found = cur.execute(statement, params).fetchall()
+    with conn.cursor() as cur:
+        if found:
+            as_of = found[0][-1]  # the data_as_of column
+        else:
+            row = cur.execute(_AS_OF).fetchone()
+            as_of = row[0] if row else None
+        if offset == 0 and len(found) < limit:
+            return found, len(found), as_of
+        statement = f"SELECT count(*) FROM (SELECT 1 FROM hub_public_contractor WHERE {sql.where}"  # noqa: S608
+        statement += f" LIMIT {COUNT_CAP + 1}) capped"
+        counted = cur.execute(statement, sql.params).fetchone()
+    return found, int(counted[0]) if counted else 0, as_of
 
 
 def contractor(session: Session, uscc: str) -> HubPublicContractor | None:

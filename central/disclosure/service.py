@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from central.db import SessionFactory, read_only
 from central.disclosure import repository
 from central.disclosure.dictionary import DATASETS, Dataset, row_of
 from central.disclosure.schemas import (
@@ -50,7 +51,8 @@ def licence_status(valid_to: date | None, today: date) -> LicenceStatus:
     return LicenceStatus.valid
 
 
-def summary_of(row: HubPublicContractor, today: date) -> ContractorSummary:
+def summary_of(row: HubPublicContractor | Any, today: date) -> ContractorSummary:
+    """``row``: a :class:`HubPublicContractor` or a search row with its columns."""
     province = get_division(row.province_code) if row.province_code else None
     return ContractorSummary(
         uscc=row.uscc,
@@ -87,7 +89,7 @@ def check_province(code: str | None) -> str | None:
 
 
 def search(
-    session: Session,
+    factory: SessionFactory,
     f: repository.SearchFilter,
     *,
     today: date,
@@ -103,9 +105,10 @@ def search(
             code="page_too_deep",
         )
     check_province(f.province)
-    rows, total, fuzzy = repository.search(
-        session, f, today=today, sort=sort.value, offset=(page - 1) * page_size, limit=page_size
-    )
+    with read_only(factory) as conn:
+        rows, total, fuzzy, as_of = repository.search(
+            conn, f, today=today, sort=sort.value, offset=(page - 1) * page_size, limit=page_size
+        )
     return SearchAnswer(
         items=[summary_of(r, today) for r in rows],
         total=min(total, repository.COUNT_CAP),
@@ -113,7 +116,7 @@ def search(
         fuzzy=fuzzy,
         page=page,
         page_size=page_size,
-        data_as_of=repository.data_as_of(session),
+        data_as_of=as_of,
     )
 
 
