@@ -23,6 +23,7 @@ the record (``NotOwner``) and the payload's schema (``SchemaInvalid``).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, MutableSet, Sequence
 from dataclasses import dataclass, field, fields
@@ -354,6 +355,11 @@ def _batch_statement(batch_root: bytes, size: int) -> bytes:
     return canonical_json({"type": BATCH_TYPE, "root": b64url_encode(batch_root), "size": size})
 
 
+# The signature and the upper path nodes are the same in many envelopes of a batch
+# (the signature in all of them): decode each spelling once.
+_decode_part = functools.lru_cache(maxsize=8192)(b64url_decode)
+
+
 def _parse_batch_sig(text: str) -> tuple[bytes, int, int, list[bytes]]:
     parts = text[len(BATCH_SIG_PREFIX) :].split(".")
     if len(parts) < 3 or not all(_DECIMAL.match(p) for p in parts[1:3]):
@@ -362,8 +368,8 @@ def _parse_batch_sig(text: str) -> tuple[bytes, int, int, list[bytes]]:
     if not 0 <= index < size <= MAX_BATCH:
         raise EnvelopeMalformed("batch index or size out of range")
     try:
-        sig = b64url_decode(parts[0])
-        path = [b64url_decode(p) for p in parts[3:]]
+        sig = _decode_part(parts[0])
+        path = [_decode_part(p) for p in parts[3:]]
     except ValueError as exc:
         raise EnvelopeMalformed("malformed batch signature") from exc
     if len(sig) != _SIG_LEN or any(len(h) != HASH_SIZE for h in path):
