@@ -101,6 +101,10 @@ def _serve(app: str, environment: str, host: str, port: int, workers: int) -> No
 
     from minefed.observability import log_config, log_format, prepare_multiprocess_dir
 
+    try:
+        config = log_config(log_format(environment))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     prepare_multiprocess_dir()
     uvicorn.run(
         app,
@@ -109,7 +113,7 @@ def _serve(app: str, environment: str, host: str, port: int, workers: int) -> No
         workers=workers,
         proxy_headers=False,
         log_level="info",
-        log_config=log_config(log_format(environment)),
+        log_config=config,
         # The request middleware writes the access line: route template, no query string.
         access_log=False,
     )
