@@ -158,7 +158,6 @@ def entries(request: Request, slug: str, actor: RegulatorPage, session: SessionD
         {
             "kind": kind,
             "slug": slug,
-            "title": LAYOUTS[kind].title,
             "rows": [
                 {"record": r, "data": v.data, "contractor": c, "owner": v.review_division}
                 for r, v, c in rows
@@ -170,7 +169,6 @@ def entries(request: Request, slug: str, actor: RegulatorPage, session: SessionD
             "ignored": ignored,
             "categories": [(str(v), text) for v, text in category_choices],
             "link": lambda n: f"/entries/{slug}?" + urlencode({**kept, "page": n}),
-            "done": "已更正并公示。/ Corrected and published." if params.get("done") else None,
         },
         actor=actor,
     )
