@@ -148,4 +148,8 @@ def create_app(
         return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
     document_access(app)
+    from minefed.observability import ObservabilityMiddleware
+
+    # Request ids, the access log line, request counts and latencies (docs/deployment.md).
+    app.add_middleware(ObservabilityMiddleware, app_name="hub")
     return app

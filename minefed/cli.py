@@ -89,15 +89,33 @@ def node_create_admin(username: str, display_name: str, password: str | None) ->
 @click.option("--workers", default=1, show_default=True, type=int, help="uvicorn worker processes")
 def node_serve(host: str, port: int, workers: int) -> None:
     """Serve the node's API with uvicorn."""
+    from node.config import get_settings
+
+    _serve("node.asgi:app", get_settings().environment, host, port, workers)
+
+
+def _serve(app: str, environment: str, host: str, port: int, workers: int) -> None:
+    """uvicorn with the apps' logging (MINEFED_LOG_FORMAT) and, when
+    PROMETHEUS_MULTIPROC_DIR is set, request metrics summed over the workers."""
     import uvicorn
 
+    from minefed.observability import log_config, log_format, prepare_multiprocess_dir
+
+    try:
+        config = log_config(log_format(environment))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    prepare_multiprocess_dir()
     uvicorn.run(
-        "node.asgi:app",
+        app,
         host=host,
         port=port,
         workers=workers,
         proxy_headers=False,
         log_level="info",
+        log_config=config,
+        # The request middleware writes the access line: route template, no query string.
+        access_log=False,
     )
 
 
@@ -988,16 +1006,9 @@ def central_quarantine_skip(quarantine_id: int) -> None:
 @click.option("--workers", default=1, show_default=True, type=int, help="uvicorn worker processes")
 def central_serve(host: str, port: int, workers: int) -> None:
     """Serve the hub's API with uvicorn."""
-    import uvicorn
+    from central.config import get_settings
 
-    uvicorn.run(
-        "central.asgi:app",
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=False,
-        log_level="info",
-    )
+    _serve("central.asgi:app", get_settings().environment, host, port, workers)
 
 
 @central.command("log-sequence")

@@ -130,4 +130,8 @@ def create_app(
         return JSONResponse({"status": "ok", "database": "up"})
 
     document_access(app)
+    from minefed.observability import ObservabilityMiddleware
+
+    # Request ids, the access log line, request counts and latencies (docs/deployment.md).
+    app.add_middleware(ObservabilityMiddleware, app_name="node")
     return app

@@ -2,31 +2,23 @@
 
 Every API worker process would count different things in memory; the tables
 are the one truth, so a scrape builds a fresh registry from a few grouped
-queries (cheap at the hub's scale: tens of nodes).
+queries (cheap at the hub's scale: tens of nodes). HTTP requests and latencies
+are counted by the request middleware (``minefed.observability``), across the
+API's worker processes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from central.models import HubNode, HubPublication
 from central.operations.service import backlog_by_node, quarantine_counts
+from minefed.observability import exposition
 from sync.tables import OutboxMessage
-
-
-class _Snapshot(Collector):
-    def __init__(self, families: Iterable[Metric]) -> None:
-        self._families = list(families)
-
-    def collect(self) -> Iterator[Metric]:
-        return iter(self._families)
 
 
 def _families(session: Session, now: datetime) -> list[Metric]:
@@ -108,8 +100,6 @@ def _families(session: Session, now: datetime) -> list[Metric]:
 
 def render(session: Session, now: datetime) -> bytes:
     """The exposition text of every hub metric, as of ``now``."""
-    registry = CollectorRegistry(auto_describe=False)
     from central.transparency.service import metric_families
 
-    registry.register(_Snapshot(_families(session, now) + metric_families(session, now)))
-    return generate_latest(registry)
+    return exposition(_families(session, now) + metric_families(session, now))

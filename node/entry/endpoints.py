@@ -15,10 +15,13 @@ from node.access import ALL, REGULATORS, Scope, allow
 from node.deps import ActorDep, SessionDep, SettingsDep, require_roles
 from node.entry import repository, service
 from node.entry.schemas import (
+    AccidentCorrection,
     AccidentOut,
     EntryDetail,
     LicensingReport,
     LicensingReportItem,
+    RewardPenaltyCorrection,
+    correction_form,
 )
 from node.errors import Forbidden, InvalidInput
 from node.filing.endpoints import record_detail
@@ -179,16 +182,19 @@ def read_accident(
 @router.put(
     "/api/v1/accidents/{record_id}",
     summary="更正事故（生成新版本，即时公示）/ correct an accident (a new version, published)",
+    description="请求体为完整的事故表，另加必填的 correction_reason（更正理由）。"
+    " / The whole accident form plus the required correction_reason.",
     dependencies=[_ENTER],
 )
 def correct_accident(
     record_id: uuid.UUID,
-    body: AccidentCreate,
+    body: AccidentCorrection,
     actor: RegulatorDep,
     session: SessionDep,
     settings: SettingsDep,
 ) -> EntryDetail:
-    record = service.correct(session, actor, RecordKind.ACCIDENT, record_id, _form(body))
+    data, reason = correction_form(body)
+    record = service.correct(session, actor, RecordKind.ACCIDENT, record_id, data, reason)
     return _detail(session, actor, record, settings)
 
 
@@ -224,14 +230,17 @@ def read_reward_penalty(
 @router.put(
     "/api/v1/rewards-penalties/entered/{record_id}",
     summary="更正监管部门录入的奖惩（生成新版本，即时公示）/ correct an entered reward or penalty",
+    description="请求体为完整的奖惩表，另加必填的 correction_reason（更正理由）。"
+    " / The whole reward/penalty form plus the required correction_reason.",
     dependencies=[_ENTER],
 )
 def correct_reward_penalty(
     record_id: uuid.UUID,
-    body: RewardPenaltyCreate,
+    body: RewardPenaltyCorrection,
     actor: RegulatorDep,
     session: SessionDep,
     settings: SettingsDep,
 ) -> EntryDetail:
-    record = service.correct(session, actor, RecordKind.REWARD_PENALTY, record_id, _form(body))
+    data, reason = correction_form(body)
+    record = service.correct(session, actor, RecordKind.REWARD_PENALTY, record_id, data, reason)
     return _detail(session, actor, record, settings)

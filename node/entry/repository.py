@@ -15,7 +15,7 @@ from node.jurisdiction import within
 from node.models import Contractor, Record, RecordVersion
 from node.pagination import PageParams
 from node.principal import Actor
-from schemas.enums import AccidentCategory, AccidentGrade, RecordKind
+from schemas.enums import AccidentCategory, AccidentGrade, RecordKind, RewardPenaltyKind
 
 LARGER_OR_WORSE = (AccidentGrade.LARGER, AccidentGrade.MAJOR, AccidentGrade.ESPECIALLY_MAJOR)
 #: DOMAIN.md: three or more 一般 accidents in one year are reported as well.
@@ -72,6 +72,12 @@ def list_accidents(
         where.append(col(Contractor.uscc) == filters.contractor_uscc)
     if filters.county_code:
         where.append(col(Record.county_code) == filters.county_code)
+    return _newest_first(session, where, paging)
+
+
+def _newest_first(
+    session: Session, where: list[Any], paging: PageParams
+) -> tuple[int, list[tuple[Record, RecordVersion, Contractor]]]:
     tables = select(Record, RecordVersion, Contractor).where(*where)
     total = session.exec(select(func.count()).select_from(tables.subquery())).one()
     rows = session.exec(
@@ -80,6 +86,53 @@ def list_accidents(
         .limit(paging.page_size)
     ).all()
     return int(total), [(r, v, c) for r, v, c in rows]
+
+
+@dataclass(frozen=True)
+class EntryFilters:
+    """What the correction pages filter regulator entries by."""
+
+    period_from: date | None = None
+    period_to: date | None = None
+    #: Accidents: where it happened; rewards/penalties: the division that entered it.
+    county_code: str | None = None
+    #: Accidents: GB 6441 categories it includes (all of them).
+    categories: tuple[AccidentCategory, ...] = ()
+    #: Rewards/penalties: reward or penalty.
+    reward_penalty_kind: RewardPenaltyKind | None = None
+
+
+def list_correctable(
+    session: Session, actor: Actor, kind: RecordKind, filters: EntryFilters, paging: PageParams
+) -> tuple[int, list[tuple[Record, RecordVersion, Contractor]]]:
+    """Regulator entries of ``kind`` the actor may correct (entered by a division its
+    jurisdiction covers, as ``service.correct`` checks), newest first, with the
+    version in force."""
+    where: list[Any] = [
+        col(Record.kind) == kind,
+        col(Record.entered_by_regulator).is_(True),
+        col(Record.current_version_no).is_not(None),
+        col(RecordVersion.record_id) == col(Record.id),
+        col(RecordVersion.version_no) == col(Record.current_version_no),
+        col(Contractor.id) == col(Record.contractor_id),
+        within(col(RecordVersion.review_division), actor.division_code),
+    ]
+    if filters.period_from:
+        where.append(col(Record.event_on) >= filters.period_from)
+    if filters.period_to:
+        where.append(col(Record.event_on) <= filters.period_to)
+    if filters.county_code:
+        located = (
+            Record.county_code if kind == RecordKind.ACCIDENT else RecordVersion.review_division
+        )
+        where.append(col(located) == filters.county_code)
+    if filters.categories:
+        where.append(
+            col(RecordVersion.data)["categories"].contains([int(c) for c in filters.categories])
+        )
+    if filters.reward_penalty_kind:
+        where.append(col(RecordVersion.data)["kind"].astext == filters.reward_penalty_kind.value)
+    return _newest_first(session, where, paging)
 
 
 @dataclass(frozen=True)

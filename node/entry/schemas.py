@@ -11,6 +11,34 @@ from pydantic import BaseModel, Field
 from node.filing.schemas import RecordDetail, RecordOut
 from node.models import Contractor, Record, RecordVersion
 from schemas.enums import AccidentCategory, AccidentGrade
+from schemas.forms import AccidentCreate, RewardPenaltyCreate
+
+_REASON = Field(
+    title="更正理由",
+    description="为什么更正（必填，2–2000 个字符；记入版本记录和审计日志）"
+    " / why it is corrected (required, 2–2000 characters; kept in the history and audited)",
+    examples=["经复核，死亡人数由1人更正为2人"],
+)
+
+
+class AccidentCorrection(AccidentCreate):
+    """The whole corrected accident form, and why it is corrected."""
+
+    correction_reason: str = _REASON
+
+
+class RewardPenaltyCorrection(RewardPenaltyCreate):
+    """The whole corrected reward/penalty form, and why it is corrected."""
+
+    correction_reason: str = _REASON
+
+
+def correction_form(
+    body: AccidentCorrection | RewardPenaltyCorrection,
+) -> tuple[dict[str, Any], str]:
+    """The form as stored, and the reason (which is not part of the form)."""
+    data = body.model_dump(mode="json", exclude={"correction_reason"})
+    return data, body.correction_reason
 
 
 def grade_label(grade: str | None) -> str | None:

@@ -7,9 +7,11 @@ version comes to be approved:
 
 - entry creates the record and its version 1 directly in state ``approved``,
   current and published, with ``entered_by_regulator`` set;
-- a correction inserts a new version, approved and current at once. The
-  previous version stays in history untouched (approved versions are locked by
-  a database trigger, so nothing here ever updates one).
+- a correction inserts a new version, approved and current at once, with the
+  regulator's reason for it (required). The previous version stays in history
+  untouched (approved versions are locked by a database trigger, so nothing here
+  ever updates one). Like an approval, it is signed into the outbox for the hub
+  in the same transaction (``publish_record``).
 
 The record belongs to the entering regulator's division (the version's
 ``review_division``; for an accident, the investigating authority). It is kept
@@ -29,7 +31,13 @@ from sqlmodel import Session, select
 from node.audit.service import record_event
 from node.crossprov import service as crossprov
 from node.errors import Forbidden, InvalidInput, NotFound
-from node.filing.service import get_version, get_visible, reindex, validate_complete
+from node.filing.service import (
+    get_version,
+    get_visible,
+    reindex,
+    required_reason,
+    validate_complete,
+)
 from node.jurisdiction import covers
 from node.models import Contractor, Record, RecordVersion
 from node.principal import CHINA_TZ, Actor
@@ -127,6 +135,7 @@ def _published_version(
     version_no: int,
     data: dict[str, Any],
     owner_division: str,
+    correction_reason: str | None = None,
 ) -> RecordVersion:
     """Insert ``version_no`` approved and make it the record's current, published version."""
     version = RecordVersion(
@@ -139,6 +148,7 @@ def _published_version(
         created_by=actor.user_id,
         decided_at=actor.now,
         decided_by=actor.user_id,
+        correction_reason=correction_reason,
     )
     session.add(version)
     record.state = ReviewState.APPROVED
@@ -216,25 +226,66 @@ def get_entry(
     return record
 
 
-def correct(
-    session: Session, actor: Actor, kind: RecordKind, record_id: uuid.UUID, data: dict[str, Any]
-) -> Record:
-    """Replace an entry's content with a corrected version, published at once.
-
-    A correction identical to the version in force changes nothing (a retried
-    PUT must not pile up versions)."""
+def correctable_entry(
+    session: Session, actor: Actor, kind: RecordKind, record_id: uuid.UUID, *, for_update: bool
+) -> tuple[Record, RecordVersion]:
+    """An entry the actor may correct, with its version in force: 404 if unseen, 403 if
+    entered by a division the actor's jurisdiction does not cover."""
     _require_regulator(actor)
-    record = get_entry(session, actor, kind, record_id, for_update=True)
+    record = get_entry(session, actor, kind, record_id, for_update=for_update)
     assert record.current_version_no is not None
-    previous = get_version(session, record, record.current_version_no)
-    owner_division = previous.review_division
+    current = get_version(session, record, record.current_version_no)
+    owner_division = current.review_division
     if not covers(actor.division_code, owner_division):
         raise Forbidden(
             f"该记录由 {owner_division} 录入，本单位无权更正",
             f"entered by {owner_division}: only a regulator covering it may correct it",
             code="not_your_entry",
         )
-    data = _normalised(kind, data, actor)
+    return record, current
+
+
+def _as_error_item(exc: InvalidInput) -> dict[str, str]:
+    """A refusal of one field as an item of a payload error's ``errors`` list."""
+    return {"field": str(exc.extra.get("field") or ""), "rule": exc.code, "message": exc.detail}
+
+
+def check_correction_reason(reason: str | None) -> str:
+    """A correction says why (shown in the record's history and audited)."""
+    return required_reason(
+        reason, field="correction_reason", what_zh="更正", what_en="a correction"
+    )
+
+
+def correct(
+    session: Session,
+    actor: Actor,
+    kind: RecordKind,
+    record_id: uuid.UUID,
+    data: dict[str, Any],
+    reason: str | None,
+) -> Record:
+    """Replace an entry's content with a corrected version, published at once.
+
+    A correction identical to the version in force changes nothing (a retried
+    PUT must not pile up versions)."""
+    _require_regulator(actor)
+    reason_problem: InvalidInput | None = None
+    try:
+        reason = check_correction_reason(reason)
+    except InvalidInput as exc:
+        reason_problem = exc  # said together with the form's own errors, below
+    record, previous = correctable_entry(session, actor, kind, record_id, for_update=True)
+    owner_division = previous.review_division
+    try:
+        data = _normalised(kind, data, actor)
+    except InvalidInput as exc:
+        if reason_problem is not None and "errors" in exc.extra:
+            exc.extra["errors"] = [_as_error_item(reason_problem), *exc.extra["errors"]]
+        raise
+    if reason_problem is not None:
+        raise reason_problem
+    assert reason is not None
     _check_location(kind, data, owner_division)
     contractor = _contractor(session, actor, kind, str(data["contractor_uscc"]))
     _check_department(session, data, contractor)
@@ -246,7 +297,9 @@ def correct(
     if not changed:
         return record
     version_no = record.latest_version_no + 1
-    version = _published_version(session, actor, record, version_no, data, owner_division)
+    version = _published_version(
+        session, actor, record, version_no, data, owner_division, correction_reason=reason
+    )
     record.contractor_id = contractor.id
     reindex(session, record, contractor)
     session.add(record)
@@ -259,6 +312,11 @@ def correct(
         f"entry.{_ACTION_NAME[kind]}_corrected",
         kind,
         record.id,
-        {"version": version_no, "previous_version": previous.version_no, "fields": changed},
+        {
+            "version": version_no,
+            "previous_version": previous.version_no,
+            "fields": changed,
+            "reason": reason,
+        },
     )
     return record

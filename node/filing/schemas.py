@@ -22,6 +22,9 @@ class VersionOut(BaseModel):
     submitted_at: datetime | None
     decided_at: datetime | None
     return_reason: str | None
+    correction_reason: str | None = Field(
+        None, description="更正理由（监管部门更正录入信息时填写）/ why an entry was corrected"
+    )
 
     @classmethod
     def of(cls, v: RecordVersion) -> VersionOut:
@@ -35,6 +38,7 @@ class VersionOut(BaseModel):
             submitted_at=v.submitted_at,
             decided_at=v.decided_at,
             return_reason=v.return_reason,
+            correction_reason=v.correction_reason,
         )
 
 

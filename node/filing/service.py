@@ -475,14 +475,31 @@ def approve(session: Session, actor: Actor, record_id: uuid.UUID, version_no: in
     return record
 
 
+REASON_MAX_CHARS = 2000
+
+
+def required_reason(raw: str | None, *, field: str, what_zh: str, what_en: str) -> str:
+    """The reason a decision or correction gives, stripped: at least 2, at most 2000
+    characters (the column's width)."""
+    reason = (raw or "").strip()
+    if len(reason) < 2:
+        raise InvalidInput(
+            f"{what_zh}须填写理由", f"{what_en} needs a reason", code="reason_required", field=field
+        )
+    if len(reason) > REASON_MAX_CHARS:
+        raise InvalidInput(
+            f"{what_zh}理由过长，最多 {REASON_MAX_CHARS} 个字符",
+            f"the reason is too long (at most {REASON_MAX_CHARS} characters)",
+            code="reason_too_long",
+            field=field,
+        )
+    return reason
+
+
 def return_for_changes(
     session: Session, actor: Actor, record_id: uuid.UUID, version_no: int, reason: str
 ) -> Record:
-    reason = reason.strip()
-    if len(reason) < 2:
-        raise InvalidInput(
-            "退回须填写理由", "a return needs a reason", code="reason_required", field="reason"
-        )
+    reason = required_reason(reason, field="reason", what_zh="退回", what_en="a return")
     record, version = _decidable(session, actor, record_id, version_no)
     version.state = ReviewState.RETURNED
     version.decided_at = actor.now

@@ -137,3 +137,6 @@ class RecordVersion(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_column=tz_column(nullable=True))
     decided_by: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
     return_reason: str | None = Field(default=None, max_length=2000)
+    # Why a regulator corrected an entry (accident, reward/penalty): set on every
+    # version after the first of a regulator-entered record.
+    correction_reason: str | None = Field(default=None, max_length=2000)

@@ -7,9 +7,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.core import GaugeMetricFamily
 from sqlmodel import col, func, select
 
+from minefed.observability import exposition
 from node.access import ADMIN, PROVINCIAL, Scope, allow, public
 from node.audit.service import record_event
 from node.deps import ClockDep, SessionDep, SettingsDep
@@ -233,58 +235,55 @@ def mark_notice_read(actor: ProvincialDep, session: SessionDep, notice_id: int) 
     dependencies=[public("Prometheus scrapes; counts only, no names; restrict at the proxy")],
 )
 def metrics(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> Response:
-    """Read from the database at each scrape, so every API worker reports the same."""
-    registry = CollectorRegistry()
-    backlog = Gauge(
+    """Read from the database at each scrape, so every API worker reports the same; HTTP
+    requests and latencies are the request middleware's, across workers
+    (``minefed.observability``)."""
+    backlog = GaugeMetricFamily(
         "minefed_node_outbox_backlog",
         "Messages not yet acknowledged, per destination",
-        ["peer"],
-        registry=registry,
+        labels=["peer"],
     )
-    oldest = Gauge(
+    oldest = GaugeMetricFamily(
         "minefed_node_outbox_oldest_unsent_age_seconds",
         "Age of the oldest unacknowledged message, per destination (0 when none)",
-        ["peer"],
-        registry=registry,
+        labels=["peer"],
     )
-    failures = Gauge(
+    failures = GaugeMetricFamily(
         "minefed_node_outbox_consecutive_failures",
         "Consecutive failed delivery attempts, per destination",
-        ["peer"],
-        registry=registry,
+        labels=["peer"],
     )
-    quarantine = Gauge(
+    quarantine = GaugeMetricFamily(
         "minefed_node_sync_quarantine",
         "Quarantined incoming messages, by status",
-        ["status"],
-        registry=registry,
+        labels=["status"],
     )
-    queue = Gauge(
+    queue = GaugeMetricFamily(
         "minefed_node_review_queue",
         "Records waiting for review, by kind",
-        ["kind"],
-        registry=registry,
+        labels=["kind"],
     )
     for peer in service.status(session, settings, clock.now())["peers"]:
-        backlog.labels(peer["peer"]).set(peer["backlog"])
-        failures.labels(peer["peer"]).set(peer["failures"])
-        oldest.labels(peer["peer"]).set(peer["oldest_unsent_age_s"] or 0)
+        backlog.add_metric([peer["peer"]], peer["backlog"])
+        failures.add_metric([peer["peer"]], peer["failures"])
+        oldest.add_metric([peer["peer"]], peer["oldest_unsent_age_s"] or 0)
     for status_name, n in service.quarantine_counts(session).items():
-        quarantine.labels(status_name).set(n)
+        quarantine.add_metric([status_name], n)
     sizes = service.review_queue_sizes(session)
     for kind in RecordKind:
-        queue.labels(kind.value).set(sizes.get(kind.value, 0))
+        queue.add_metric([kind.value], sizes.get(kind.value, 0))
     from node.witness.service import summary as witness_summary
 
     witnessed = witness_summary(session)
-    Gauge(
+    alarms = GaugeMetricFamily(
         "minefed_node_log_fork_alarms",
         "Fork alarms raised by this node's witness of the hub's log (0 = healthy)",
-        registry=registry,
-    ).set(witnessed["fork_alarms"])
-    Gauge(
+        value=witnessed["fork_alarms"],
+    )
+    size = GaugeMetricFamily(
         "minefed_node_log_witnessed_size",
         "Size of the last hub checkpoint this node verified as consistent",
-        registry=registry,
-    ).set(witnessed["size"] or 0)
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        value=witnessed["size"] or 0,
+    )
+    families = [backlog, oldest, failures, quarantine, queue, alarms, size]
+    return Response(exposition(families), media_type=CONTENT_TYPE_LATEST)

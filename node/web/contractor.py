@@ -12,10 +12,11 @@ from sqlmodel import Session
 
 from node.access import ALL, CONTRACTOR, Scope
 from node.deps import SessionDep, SettingsDep
-from node.errors import Conflict, InvalidInput, NotFound
+from node.errors import Conflict, InvalidInput, NodeError, NotFound
 from node.filing import endpoints as filing_api
 from node.filing import service
 from node.filing.schemas import RecordDetail
+from node.jurisdiction import covers
 from node.models import Contractor
 from node.pagination import PageParams
 from node.principal import Actor
@@ -67,6 +68,7 @@ _DONE = {
     "attached": "附件已上传并加入草稿。/ Scan uploaded and added to the draft.",
     "detached": "附件已从草稿中移除。/ Scan removed from the draft.",
     "entered": "已录入并公示。/ Entered and published.",
+    "corrected": "已更正并公示（新版本）。/ Corrected and published as a new version.",
 }
 
 
@@ -102,6 +104,7 @@ def _form_page(
     status_code: int = 200,
     action: str | None = None,
     entry: bool = False,
+    correction: dict[str, str] | None = None,
 ) -> HTMLResponse:
     settings = request.app.state.settings
     from schemas.divisions import provinces
@@ -119,6 +122,7 @@ def _form_page(
             "action": action
             or (f"/filings/{record.id}/edit" if record else f"/filings/new/{SLUG_OF[kind]}"),
             "entry": entry,
+            "correction": correction,
             "provinces": [(p.code, p.name) for p in provinces()],
             "divisions": _divisions(settings.province_code),
             "row_count": lambda name: len(data.get(name) or []) + spec.blank_rows,
@@ -137,7 +141,7 @@ def _complete_errors(kind: RecordKind, data: dict[str, Any], actor: Actor) -> Fo
     return None
 
 
-def _invalid(exc: InvalidInput) -> FormErrors:
+def _invalid(exc: NodeError) -> FormErrors:
     errors = exc.extra.get("errors")
     if errors:
         return FormErrors(errors)
@@ -274,6 +278,16 @@ def record_page_response(
         and detail.state != ReviewState.SUBMITTED
         and RecordKind(detail.kind) in TEMPLATE_OF
     )
+    correct_url = None
+    if (
+        actor.is_regulator
+        and detail.entered_by_regulator
+        and detail.current is not None
+        and covers(actor.division_code, detail.current.review_division)
+    ):
+        from node.web.entry import SLUG_OF as ENTRY_SLUG_OF
+
+        correct_url = f"/entries/{ENTRY_SLUG_OF[RecordKind(detail.kind)]}/{detail.id}/correct"
     return render(
         request,
         "contractor/record.html",
@@ -284,6 +298,7 @@ def record_page_response(
             ],
             "done": done,
             "editable": editable,
+            "correct_url": correct_url,
             "has_attachments": RecordKind(detail.kind) in WITH_ATTACHMENTS,
             "attachments": detail.latest.data.get("attachments") or [],
             "purposes": [(p.value, p.label_zh) for p in AttachmentPurpose],

@@ -128,6 +128,7 @@ def nav_for(actor: Actor | None) -> list[tuple[str, str]]:
         ("/review", "审核队列"),
         ("/entry/accident", "录入事故"),
         ("/entry/reward-penalty", "录入奖惩"),
+        ("/entries/accident", "更正录入"),
         ("/queries", "查询统计"),
         ("/accounts", "账号管理"),
     ]

@@ -191,10 +191,11 @@ def test_file_return_fix_approve_publish_and_read_on_a_phone(
     c.goto(record_url)
     assert "已通过" in c.locator("main").inner_text()
 
-    # The regulator's other pages: statistics, accident entry, accounts.
+    # The regulator's other pages: statistics, accident entry, corrections, accounts.
     for path, name in (
         ("/queries?group_by=state", "11b-queries"),
         ("/entry/accident", "11c-accident-entry"),
+        ("/entries/accident", "11e-entries-to-correct"),
         ("/accounts", "11d-accounts"),
     ):
         r.goto(f"{node.url}{path}")

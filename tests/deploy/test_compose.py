@@ -105,3 +105,12 @@ def test_the_proxy_terminates_tls_and_forwards_the_client_address():
     for deploy in DEPLOYS:
         proxy = compose(deploy)["services"]["proxy"]
         assert any(m.endswith(":/etc/nginx/tls:ro") for m in proxy["volumes"])
+
+
+@pytest.mark.parametrize("deploy", DEPLOYS)
+def test_the_api_sums_its_workers_metrics_in_a_fresh_directory(deploy):
+    api = compose(deploy)["services"]["api"]
+    directory = api["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+    assert directory in api["tmpfs"]  # empty at every start: no counts of a previous run
+    conf = (ROOT / "deploy" / "proxy" / "minefed.conf.template").read_text("utf-8")
+    assert "proxy_set_header X-Request-ID $request_id" in conf

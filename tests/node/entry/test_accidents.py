@@ -181,7 +181,7 @@ def test_a_correction_is_a_new_published_version_and_keeps_the_first(
     corrected = client.put(
         f"/api/v1/accidents/{first['id']}",
         headers=county_headers,
-        json=accident_form(contractor, deaths=3, categories=[11]),
+        json=accident_form(contractor, deaths=3, categories=[11], correction_reason="经复核更正"),
     )
     assert corrected.status_code == 200, corrected.text
     body = corrected.json()
@@ -208,14 +208,17 @@ def test_a_correction_is_a_new_published_version_and_keeps_the_first(
         "version": 2,
         "previous_version": 1,
         "fields": ["categories", "deaths"],
+        "reason": "经复核更正",
     }
+    assert body["history"][0]["correction_reason"] is None
+    assert body["current"]["correction_reason"] == "经复核更正"
 
     # The same correction again changes nothing: no third version, no audit event.
     before = _counts(session)
     again = client.put(
         f"/api/v1/accidents/{first['id']}",
         headers=county_headers,
-        json=accident_form(contractor, deaths=3, categories=[11]),
+        json=accident_form(contractor, deaths=3, categories=[11], correction_reason="经复核更正"),
     )
     assert again.status_code == 200 and again.json()["latest_version_no"] == 2
     assert _counts(session) == before
@@ -228,6 +231,27 @@ def test_a_correction_is_a_new_published_version_and_keeps_the_first(
         )
 
 
+def test_a_correction_needs_a_reason(client, session, contractor, county_headers):
+    first = enter(client, county_headers, accident_form(contractor))
+    before = _counts(session)
+    missing = client.put(
+        f"/api/v1/accidents/{first['id']}",
+        headers=county_headers,
+        json=accident_form(contractor, deaths=3),
+    )
+    assert missing.status_code == 422
+    assert [e["field"] for e in missing.json()["errors"]] == ["correction_reason"]
+    blank = client.put(
+        f"/api/v1/accidents/{first['id']}",
+        headers=county_headers,
+        json=accident_form(contractor, deaths=3, correction_reason="  "),
+    )
+    assert blank.status_code == 422 and blank.json()["error"] == "reason_required"
+    assert blank.json()["field"] == "correction_reason"
+    assert "更正须填写理由" in blank.json()["detail"]
+    assert _counts(session) == before
+
+
 def test_corrections_stay_with_the_entering_authority(
     client, session, contractor, county_headers, other_county_headers, province_headers
 ):
@@ -238,7 +262,7 @@ def test_corrections_stay_with_the_entering_authority(
     refused = client.put(
         f"/api/v1/accidents/{by_province['id']}",
         headers=county_headers,
-        json=accident_form(contractor, deaths=2),
+        json=accident_form(contractor, deaths=2, correction_reason="经复核更正"),
     )
     assert refused.status_code == 403 and refused.json()["error"] == "not_your_entry"
 
@@ -246,13 +270,13 @@ def test_corrections_stay_with_the_entering_authority(
     unseen = client.put(
         f"/api/v1/accidents/{by_county['id']}",
         headers=other_county_headers,
-        json=accident_form(contractor, deaths=2),
+        json=accident_form(contractor, deaths=2, correction_reason="经复核更正"),
     )
     assert unseen.status_code == 404
     upward = client.put(
         f"/api/v1/accidents/{by_county['id']}",
         headers=province_headers,
-        json=accident_form(contractor, deaths=2),
+        json=accident_form(contractor, deaths=2, correction_reason="经复核更正"),
     )
     assert upward.status_code == 200, upward.text
     # The record stays the county's: its division does not move up with the correction.
@@ -261,7 +285,7 @@ def test_corrections_stay_with_the_entering_authority(
     moved = client.put(
         f"/api/v1/accidents/{by_county['id']}",
         headers=province_headers,
-        json=accident_form(contractor, county="150103"),
+        json=accident_form(contractor, county="150103", correction_reason="经复核更正"),
     )
     assert moved.status_code == 403 and moved.json()["error"] == "outside_jurisdiction"
     assert moved.json()["field"] == "county_code"
@@ -310,7 +334,7 @@ def test_contractors_cannot_enter_but_read_their_own(
     change = client.put(
         f"/api/v1/accidents/{own['id']}",
         headers=contractor_headers,
-        json=accident_form(contractor, deaths=0),
+        json=accident_form(contractor, deaths=0, correction_reason="经复核更正"),
     )
     assert change.status_code == 403
     # Nor through the filing workflow: a regulator's entry is not the contractor's to edit.

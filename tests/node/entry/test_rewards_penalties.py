@@ -39,7 +39,7 @@ def test_an_entered_penalty_is_published_and_corrected(
     refused = client.put(
         f"{ENTERED}/{body['id']}",
         headers=contractor_headers,
-        json=penalty_form(contractor, description="无"),
+        json=penalty_form(contractor, description="无", correction_reason="更正"),
     )
     assert refused.status_code == 403
     patch = client.patch(
@@ -50,7 +50,9 @@ def test_an_entered_penalty_is_published_and_corrected(
     corrected = client.put(
         f"{ENTERED}/{body['id']}",
         headers=county_headers,
-        json=penalty_form(contractor, document_no="呼应急罚〔2026〕16号"),
+        json=penalty_form(
+            contractor, document_no="呼应急罚〔2026〕16号", correction_reason="文书编号录入有误"
+        ),
     )
     assert corrected.status_code == 200, corrected.text
     out = corrected.json()
@@ -80,7 +82,9 @@ def test_entered_and_filed_rewards_are_kept_apart(
     assert filed.json()["state"] == "draft" and filed.json()["entered_by_regulator"] is False
     # A contractor's filing is not a regulator's entry, so it cannot be "corrected" here.
     not_an_entry = client.put(
-        f"{ENTERED}/{filed.json()['id']}", headers=county_headers, json=penalty_form(contractor)
+        f"{ENTERED}/{filed.json()['id']}",
+        headers=county_headers,
+        json=penalty_form(contractor, correction_reason="更正"),
     )
     assert not_an_entry.status_code == 404
     # And contractors enter nothing.

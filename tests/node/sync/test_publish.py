@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -117,6 +118,7 @@ def test_accident_entry_and_correction_publish_each_version(session, province, e
         RecordKind.ACCIDENT,
         record.id,
         accident_form(province.contractor, deaths=2),
+        "经复核，死亡人数更正为2人",
     )
     # An identical correction is no new version, and publishes nothing.
     entry.correct(
@@ -125,6 +127,7 @@ def test_accident_entry_and_correction_publish_each_version(session, province, e
         RecordKind.ACCIDENT,
         record.id,
         accident_form(province.contractor, deaths=2),
+        "经复核，死亡人数更正为2人",
     )
     messages = outbox(session, "hub")
     assert [
@@ -158,6 +161,41 @@ def test_accident_entered_over_http_is_published(client, session, province, enro
     (message,) = outbox(session, "hub")
     assert message.envelope["payload"]["record_id"] == response.json()["id"]
     assert kicks == ["sync.push"]
+
+
+def test_accident_corrected_on_its_page_is_published_as_a_new_version(
+    client, session, province, enrolled_app, kicks
+):
+    from tests.node.web.support import csrf_of, form_fields, login
+
+    entered = client.post(
+        "/api/v1/accidents",
+        headers=province.headers(province.county),
+        json=accident_form(province.contractor),
+    )
+    record_id = entered.json()["id"]
+    login(client, province.county.username)
+    form_url = f"/entries/accident/{record_id}/correct"
+    form = accident_form(province.contractor, deaths=2)
+    fields = form_fields({k: v for k, v in form.items() if k != "categories"})
+    done = client.post(
+        form_url,
+        data={
+            **fields,
+            "categories": [str(c) for c in form["categories"]],
+            "occurred_at": "2026-05-14T09:30",
+            "correction_reason": "经复核，死亡2人",
+            "csrf_token": csrf_of(client, form_url),
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    messages = outbox(session, "hub")
+    assert [m.envelope["payload"]["version_no"] for m in messages] == [1, 2]
+    assert messages[1].envelope["payload"]["record_id"] == record_id
+    assert messages[1].envelope["payload"]["data"]["deaths"] == 2
+    assert session.get(NodePublication, (uuid.UUID(record_id), 2)) is not None
+    assert kicks == ["sync.push", "sync.push"]
 
 
 def test_before_enrollment_approval_works_and_the_backlog_publishes_later(
