@@ -20,6 +20,10 @@ def include_routes(app: FastAPI) -> None:
     from central.sync.endpoints import router as sync_router
     from central.transparency.endpoints import router as transparency_router
 
+    # Routers are matched in order, one after another: the public site, by far the
+    # most requested, comes first (no path of the others overlaps its paths).
+    app.include_router(disclosure_router)
+    app.include_router(disclosure_pages)
     app.include_router(auth_router)
     app.include_router(accounts_router)
     app.include_router(audit_router)
@@ -27,8 +31,6 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(sync_router)
     app.include_router(keys_router)
     app.include_router(operations_router)
-    app.include_router(disclosure_router)
-    app.include_router(disclosure_pages)
     app.include_router(queries_router)
     app.include_router(queries_pages)
     app.include_router(statistics_router)
