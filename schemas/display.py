@@ -20,6 +20,7 @@ from schemas.divisions import get_division
 __all__ = [
     "BASE_CSS",
     "ENUMS",
+    "ERROR_TITLES",
     "cn_date",
     "cn_time",
     "division_name",
@@ -32,6 +33,18 @@ __all__ = [
 
 #: What the hub's and the nodes' stylesheets share (colours, type, layout, forms, focus).
 BASE_CSS = Path(__file__).resolve().parent / "static" / "base.css"
+
+#: An error page's title by HTTP status (the message under it is the error's own).
+ERROR_TITLES: dict[int, str] = {
+    400: "请求有误 / Bad request",
+    401: "请先登录 / Log in",
+    403: "无权访问 / Not allowed",
+    404: "未找到 / Not found",
+    409: "无法执行 / Conflict",
+    422: "填写有误 / Invalid input",
+    429: "请稍后再试 / Too many requests",
+    503: "暂时不可用 / Unavailable",
+}
 
 #: The enumerations a template may name in ``label(value, name)``.
 ENUMS: dict[str, type[Enum]] = {

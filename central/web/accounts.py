@@ -11,6 +11,7 @@ accounts and quotas; administrators act, and only they see the hub's users.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -122,17 +123,50 @@ def accounts_page(
 
 
 def _refused(
-    request: Request, principal: HubPrincipal, session: Any, exc: HubError, form_name: str
+    request: Request,
+    principal: HubPrincipal,
+    session: Any,
+    form_name: str,
+    *,
+    exc: HubError | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    field = exc.extra.get("field")
-    errors = {form_name: {field: exc.detail}} if isinstance(field, str) else {}
+    """The page again, saying why ``form_name`` was refused: the form's validation
+    ``errors`` (422), or the service's refusal ``exc`` (next to its field, if it names
+    one, and at the top), with what was typed (``values``)."""
+    status_code, error = 422, None
+    if exc is not None:
+        status_code, error = exc.status_code, exc.detail
+        field = exc.extra.get("field")
+        errors = {field: exc.detail} if isinstance(field, str) else {}
     return accounts_page(
         request,
         principal,
         session,
-        status_code=exc.status_code,
-        error=exc.detail,
-        errors=errors,
+        status_code=status_code,
+        error=error,
+        errors={form_name: errors or {}},
+        values={form_name: values or {}},
+    )
+
+
+def _code_shown(
+    request: Request,
+    principal: HubPrincipal,
+    session: Any,
+    username: str,
+    code: str,
+    expires_at: datetime,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The page with a one-time code, shown on this answer only."""
+    return accounts_page(
+        request,
+        principal,
+        session,
+        status_code=status_code,
+        code={"username": username, "code": code, "expires_at": expires_at},
     )
 
 
@@ -168,14 +202,15 @@ def change_quota(
     """As ``PUT /api/v1/quotas/{province_code}``: a ``directive.quota`` to the node."""
     typed = _text(form, "contractor_accounts")
     body, errors = validated(QuotaIn, {"contractor_accounts": typed})
+    form_name = f"quota-{province_code}"
     if body is None:
-        return accounts_page(
+        return _refused(
             request,
             principal,
             session,
-            status_code=422,
-            errors={f"quota-{province_code}": errors},
-            values={f"quota-{province_code}": typed},
+            form_name,
+            errors=errors,
+            values={"contractor_accounts": typed},
         )
     try:
         attempt(
@@ -189,7 +224,7 @@ def change_quota(
             ),
         )
     except HubError as exc:
-        return _refused(request, principal, session, exc, f"quota-{province_code}")
+        return _refused(request, principal, session, form_name, exc=exc)
     return RedirectResponse("/national/accounts?done=quota#quotas", status_code=303)
 
 
@@ -209,14 +244,7 @@ def create_province_admin(
     values = {k: _text(form, k) for k in ("province_code", "username", "display_name")}
     body, errors = validated(ProvinceAdminCreate, values)
     if body is None:
-        return accounts_page(
-            request,
-            principal,
-            session,
-            status_code=422,
-            errors={"admin": errors},
-            values={"admin": values},
-        )
+        return _refused(request, principal, session, "admin", errors=errors, values=values)
     try:
         account, code = attempt(
             session,
@@ -231,13 +259,9 @@ def create_province_admin(
             ),
         )
     except HubError as exc:
-        return _refused(request, principal, session, exc, "admin")
-    return accounts_page(
-        request,
-        principal,
-        session,
-        status_code=201,
-        code={"username": account.username, "code": code.code, "expires_at": code.expires_at},
+        return _refused(request, principal, session, "admin", exc=exc, values=values)
+    return _code_shown(
+        request, principal, session, account.username, code.code, code.expires_at, 201
     )
 
 
@@ -259,13 +283,8 @@ def reset_account_password(
             ),
         )
     except HubError as exc:
-        return _refused(request, principal, session, exc, "account")
-    return accounts_page(
-        request,
-        principal,
-        session,
-        code={"username": account.username, "code": code.code, "expires_at": code.expires_at},
-    )
+        return _refused(request, principal, session, "account", exc=exc)
+    return _code_shown(request, principal, session, account.username, code.code, code.expires_at)
 
 
 @router.post("/national/accounts/{account_id}/{what}")
@@ -286,7 +305,7 @@ def change_account_state(
             lambda: accounts.change_state(session, principal, sign, account_id, what, reason),
         )
     except HubError as exc:
-        return _refused(request, principal, session, exc, "account")
+        return _refused(request, principal, session, "account", exc=exc)
     return RedirectResponse(f"/national/accounts?done={what}d#accounts", status_code=303)
 
 
@@ -304,14 +323,7 @@ def create_hub_user(
         HubUserCreate, {**values, "password": password if isinstance(password, str) else ""}
     )
     if body is None:
-        return accounts_page(
-            request,
-            principal,
-            session,
-            status_code=422,
-            errors={"hub_user": errors},
-            values={"hub_user": values},
-        )
+        return _refused(request, principal, session, "hub_user", errors=errors, values=values)
     try:
         attempt(
             session,
@@ -326,16 +338,7 @@ def create_hub_user(
             ),
         )
     except HubError as exc:
-        field = exc.extra.get("field")
-        return accounts_page(
-            request,
-            principal,
-            session,
-            status_code=exc.status_code,
-            error=exc.detail,
-            errors={"hub_user": {field if isinstance(field, str) else "": exc.detail}},
-            values={"hub_user": values},
-        )
+        return _refused(request, principal, session, "hub_user", exc=exc, values=values)
     return accounts_page(
         request,
         principal,
@@ -361,13 +364,8 @@ def reset_hub_user(
             lambda: auth.reset_password(session, principal, user_id, settings.one_time_code_ttl_s),
         )
     except HubError as exc:
-        return _refused(request, principal, session, exc, "hub_user")
-    return accounts_page(
-        request,
-        principal,
-        session,
-        code={"username": user.username, "code": code, "expires_at": expires},
-    )
+        return _refused(request, principal, session, "hub_user", exc=exc)
+    return _code_shown(request, principal, session, user.username, code, expires)
 
 
 @router.post("/national/hub-users/{user_id}/{what}")
@@ -382,5 +380,5 @@ def change_hub_user(
     try:
         attempt(session, lambda: auth.set_active(session, principal, user_id, what == "enable"))
     except HubError as exc:
-        return _refused(request, principal, session, exc, "hub_user")
+        return _refused(request, principal, session, "hub_user", exc=exc)
     return RedirectResponse(f"/national/accounts?done=hub_{what}d#hub-users", status_code=303)

@@ -8,6 +8,7 @@ node's keys) and the transparency log's cosignatures. What makes a node
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -188,6 +189,24 @@ def nodes_page(
     )
 
 
+def _resolve(
+    request: Request,
+    principal: HubPrincipal,
+    session: Session,
+    now: datetime,
+    action: Callable[[], QuarantineItem],
+) -> Response:
+    """Retry or skip through the operator service; back to the page with the outcome."""
+    try:
+        item = attempt(session, action)
+    except HubError as exc:
+        return _nodes_page(
+            request, principal, session, now, error=exc.detail, status_code=exc.status_code
+        )
+    done = {"applied": "applied", "skipped": "skipped"}.get(item.status, "still_pending")
+    return RedirectResponse(f"/national/nodes?done={done}#quarantine", status_code=303)
+
+
 @router.post("/national/nodes/quarantine/{quarantine_id}/retry")
 def retry(
     request: Request,
@@ -199,19 +218,15 @@ def retry(
 ) -> Response:
     """As ``POST /api/v1/sync/quarantine/{id}/retry`` (same service, same audit)."""
     now = clock.now()
-    try:
-        item = attempt(
-            session,
-            lambda: operations.retry(
-                session, quarantine_id, actor=principal.actor, now=now, hub_id=settings.hub_id
-            ),
-        )
-    except HubError as exc:
-        return _nodes_page(
-            request, principal, session, now, error=exc.detail, status_code=exc.status_code
-        )
-    done = "applied" if item.status == "applied" else "still_pending"
-    return RedirectResponse(f"/national/nodes?done={done}#quarantine", status_code=303)
+    return _resolve(
+        request,
+        principal,
+        session,
+        now,
+        lambda: operations.retry(
+            session, quarantine_id, actor=principal.actor, now=now, hub_id=settings.hub_id
+        ),
+    )
 
 
 @router.post("/national/nodes/quarantine/{quarantine_id}/skip")
@@ -224,12 +239,10 @@ def skip(
 ) -> Response:
     """As ``POST /api/v1/sync/quarantine/{id}/skip`` (same service, same audit)."""
     now = clock.now()
-    try:
-        attempt(
-            session, lambda: operations.skip(session, quarantine_id, actor=principal.actor, now=now)
-        )
-    except HubError as exc:
-        return _nodes_page(
-            request, principal, session, now, error=exc.detail, status_code=exc.status_code
-        )
-    return RedirectResponse("/national/nodes?done=skipped#quarantine", status_code=303)
+    return _resolve(
+        request,
+        principal,
+        session,
+        now,
+        lambda: operations.skip(session, quarantine_id, actor=principal.actor, now=now),
+    )

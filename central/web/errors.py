@@ -18,19 +18,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 
 from central.errors import HubError, NotAuthenticated
+from schemas.display import ERROR_TITLES
 
 BUREAU_PREFIXES = ("/national", "/login", "/logout", "/password")
-
-TITLES = {
-    400: "请求有误 / Bad request",
-    401: "请先登录 / Log in",
-    403: "无权访问 / Not allowed",
-    404: "未找到 / Not found",
-    409: "无法执行 / Conflict",
-    422: "填写有误 / Invalid input",
-    429: "请稍后再试 / Too many requests",
-    503: "暂时不可用 / Unavailable",
-}
 
 
 def is_bureau_page(request: Request) -> bool:
@@ -68,7 +58,7 @@ def install_handlers(app: FastAPI) -> None:
         return render(
             request,
             "public/error.html",
-            {"title": TITLES.get(exc.status_code, "出错了 / Error"), "message": exc.detail},
+            {"title": ERROR_TITLES.get(exc.status_code, "出错了 / Error"), "message": exc.detail},
             status_code=exc.status_code,
             headers={"Cache-Control": "no-store"},
         )

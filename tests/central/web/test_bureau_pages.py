@@ -119,36 +119,16 @@ def test_a_one_time_password_must_be_replaced_first(client, session):
     form = client.get("/password")
     assert "请先设置新密码" in form.text
     token = csrf_of(form.text)
-    differ = client.post(
-        "/password",
-        data={
-            "csrf_token": token,
-            "old_password": PASSWORD,
-            "new_password": "Brand-New-Pass-77",
-            "new_password_again": "Brand-New-Pass-78",
-        },
-    )
+
+    def change(new: str, again: str):
+        form = {"old_password": PASSWORD, "new_password": new, "new_password_again": again}
+        return client.post("/password", data={"csrf_token": token, **form}, follow_redirects=False)
+
+    differ = change("Brand-New-Pass-77", "Brand-New-Pass-78")
     assert differ.status_code == 422 and "两次输入的新密码不一致" in differ.text
-    weak = client.post(
-        "/password",
-        data={
-            "csrf_token": token,
-            "old_password": PASSWORD,
-            "new_password": "short",
-            "new_password_again": "short",
-        },
-    )
+    weak = change("short", "short")
     assert weak.status_code == 422 and "密码不符合要求" in weak.text
-    changed = client.post(
-        "/password",
-        data={
-            "csrf_token": token,
-            "old_password": PASSWORD,
-            "new_password": "Brand-New-Pass-77",
-            "new_password_again": "Brand-New-Pass-77",
-        },
-        follow_redirects=False,
-    )
+    changed = change("Brand-New-Pass-77", "Brand-New-Pass-77")
     assert changed.headers["location"] == "/national?done=password"
     session.refresh(user)
     assert user.must_change_password is False
