@@ -8,12 +8,11 @@ node's keys) and the transparency log's cosignatures. What makes a node
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -189,60 +188,34 @@ def nodes_page(
     )
 
 
-def _resolve(
+@router.post("/national/nodes/quarantine/{quarantine_id}/{what}")
+def resolve(
     request: Request,
-    principal: HubPrincipal,
-    session: Session,
-    now: datetime,
-    action: Callable[[], QuarantineItem],
+    quarantine_id: int,
+    what: Annotated[str, Path(pattern=r"^(retry|skip)$")],
+    principal: AdminPage,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
 ) -> Response:
-    """Retry or skip through the operator service; back to the page with the outcome."""
+    """As ``POST /api/v1/sync/quarantine/{id}/retry`` and ``…/skip``: the same service,
+    the same audit; back to the page with the outcome."""
+    now = clock.now()
+    actor = principal.actor
     try:
-        item = attempt(session, action)
+        item = attempt(
+            session,
+            lambda: (
+                operations.retry(
+                    session, quarantine_id, actor=actor, now=now, hub_id=settings.hub_id
+                )
+                if what == "retry"
+                else operations.skip(session, quarantine_id, actor=actor, now=now)
+            ),
+        )
     except HubError as exc:
         return _nodes_page(
             request, principal, session, now, error=exc.detail, status_code=exc.status_code
         )
     done = {"applied": "applied", "skipped": "skipped"}.get(item.status, "still_pending")
     return RedirectResponse(f"/national/nodes?done={done}#quarantine", status_code=303)
-
-
-@router.post("/national/nodes/quarantine/{quarantine_id}/retry")
-def retry(
-    request: Request,
-    quarantine_id: int,
-    principal: AdminPage,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-) -> Response:
-    """As ``POST /api/v1/sync/quarantine/{id}/retry`` (same service, same audit)."""
-    now = clock.now()
-    return _resolve(
-        request,
-        principal,
-        session,
-        now,
-        lambda: operations.retry(
-            session, quarantine_id, actor=principal.actor, now=now, hub_id=settings.hub_id
-        ),
-    )
-
-
-@router.post("/national/nodes/quarantine/{quarantine_id}/skip")
-def skip(
-    request: Request,
-    quarantine_id: int,
-    principal: AdminPage,
-    session: SessionDep,
-    clock: ClockDep,
-) -> Response:
-    """As ``POST /api/v1/sync/quarantine/{id}/skip`` (same service, same audit)."""
-    now = clock.now()
-    return _resolve(
-        request,
-        principal,
-        session,
-        now,
-        lambda: operations.skip(session, quarantine_id, actor=principal.actor, now=now),
-    )

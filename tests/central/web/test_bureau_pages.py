@@ -332,39 +332,20 @@ def test_hub_users_are_created_disabled_and_reset_by_an_administrator(client, se
     page = client.get("/national/accounts")
     assert 'id="hub-users"' in page.text and "bureau-admin" in page.text
     token = csrf_of(page.text)
-    weak = client.post(
-        "/national/accounts/hub-users",
-        data={
-            "csrf_token": token,
-            "username": "staff-9",
-            "display_name": "工作人员",
-            "role": "national_staff",
-            "password": "weak",
-        },
-    )
+
+    def create(role: str = "national_staff", password: str = "Initial-Pass-2026"):
+        form = {"username": "staff-9", "display_name": "工作人员", "role": role}
+        return client.post(
+            "/national/accounts/hub-users",
+            data={"csrf_token": token, "password": password, **form},
+        )
+
+    weak = create(password="weak")
     assert weak.status_code == 422 and "密码不符合要求" in weak.text
     assert session.exec(select(HubUser).where(HubUser.username == "staff-9")).first() is None
-    bad_role = client.post(
-        "/national/accounts/hub-users",
-        data={
-            "csrf_token": token,
-            "username": "staff-9",
-            "display_name": "工作人员",
-            "role": "provincial_admin",
-            "password": "Initial-Pass-2026",
-        },
-    )
+    bad_role = create(role="provincial_admin")
     assert bad_role.status_code == 422 and "角色：格式不正确" in bad_role.text
-    created = client.post(
-        "/national/accounts/hub-users",
-        data={
-            "csrf_token": token,
-            "username": "staff-9",
-            "display_name": "工作人员",
-            "role": "national_staff",
-            "password": "Initial-Pass-2026",
-        },
-    )
+    created = create()
     assert created.status_code == 201 and "已创建国家中心账号 staff-9" in created.text
     user = session.exec(select(HubUser).where(HubUser.username == "staff-9")).one()
     assert user.must_change_password and user.created_by == "bureau-admin"
