@@ -266,28 +266,17 @@ def test_a_provincial_administrator_is_allocated_with_a_one_time_code(
     client, session, inner, admin
 ):
     token = csrf_of(client.get("/national/accounts").text)
-    bad = client.post(
-        "/national/accounts/province-admins",
-        data={
-            "csrf_token": token,
-            "province_code": "150000",
-            "username": "a b",
-            "display_name": "",
-        },
-    )
+
+    def allocate(username: str, display_name: str = "内蒙古自治区应急管理厅管理员"):
+        form = {"province_code": "150000", "username": username, "display_name": display_name}
+        return client.post("/national/accounts/province-admins", data={"csrf_token": token, **form})
+
+    bad = allocate("a b", "")
     assert bad.status_code == 422
     assert "用户名：格式不正确" in bad.text and "姓名或单位：" in bad.text
     assert 'id="admin-username" name="username" type="text"' in bad.text
     assert 'value="a b"' in bad.text  # what was typed is kept
-    created = client.post(
-        "/national/accounts/province-admins",
-        data={
-            "csrf_token": token,
-            "province_code": "150000",
-            "username": "nm-admin",
-            "display_name": "内蒙古自治区应急管理厅管理员",
-        },
-    )
+    created = allocate("nm-admin")
     assert created.status_code == 201
     code = re.search(r'<p class="code big">([A-Z0-9-]+)</p>', created.text)
     assert code and len(code.group(1)) == 19
@@ -295,16 +284,9 @@ def test_a_provincial_administrator_is_allocated_with_a_one_time_code(
     assert (account.username, account.status) == ("nm-admin", "pending")
     assert "nm-admin" in client.get("/national/accounts?province_code=150000").text
 
-    taken = client.post(
-        "/national/accounts/province-admins",
-        data={
-            "csrf_token": token,
-            "province_code": "150000",
-            "username": "nm-admin",
-            "display_name": "又一个",
-        },
-    )
+    taken = allocate("nm-admin", "又一个")
     assert taken.status_code == 409 and "该省已有用户名 nm-admin" in taken.text
+    assert 'id="admin-username-err"' in taken.text, "the conflict is shown at its field"
 
     disabled = client.post(
         f"/national/accounts/{account.id}/disable",
