@@ -114,7 +114,12 @@ def problems_of(row: NodeRow, now: datetime, checkpoint_size: int | None) -> lis
     if not any(state == KEY_STATES["active"] for _k, state in row.keys):
         out.append("没有有效密钥 / no active key")
     if checkpoint_size is not None and (row.cosigned_size or 0) < checkpoint_size:
-        out.append("尚未见证最新检查点 / has not cosigned the latest checkpoint")
+        # A node that sees a fork stops cosigning (docs/transparency.md): its alarm stays
+        # at the node, so this is what the hub can see of it.
+        out.append(
+            "尚未见证最新检查点（节点发现日志分叉时会停止见证）"
+            " / has not cosigned the latest checkpoint (a node stops on a fork alarm)"
+        )
     return out
 
 

@@ -12,7 +12,7 @@ from central.auth.tokens import SESSION_COOKIE
 from central.models import HubAccount, HubAuditEvent, HubCredential, HubProvinceQuota, HubUser
 from sync.tables import OutboxMessage, QuarantinedMessage
 from tests.central.operations.test_operations import quarantine_one
-from tests.central.support import PASSWORD, hub_token_for, make_hub_user
+from tests.central.support import PASSWORD, hub_token_for, make_hub_user, ok
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -160,6 +160,31 @@ def test_the_nodes_page_shows_keys_lag_and_quarantine(client, session, clock, in
     assert refused.status_code == 403 and "当前账号无权执行此操作" in refused.text
     session.refresh(row)
     assert row.status == "pending"
+
+
+def test_a_revoked_key_and_a_missing_cosignature_are_named(
+    client, session, clock, inner, hub_key, staff
+):
+    from central.audit.service import Actor
+    from central.keys.service import revoke_key
+    from central.transparency import service as log
+
+    ok(inner.push(client, [inner.publish("r1")]))
+    log.sequence(session, key=hub_key, origin="minefed.hub/log", now=clock.now())
+    revoke_key(
+        session,
+        inner.key.key_id,
+        clock.now(),
+        actor=Actor("cli:ops"),
+        now=clock.now(),
+        hub_id="hub",
+        hub_key=hub_key,
+    )
+    session.flush()
+    text = client.get("/national/nodes").text
+    assert "透明日志最新检查点：大小 1" in text
+    assert "已吊销 / revoked" in text and "没有有效密钥 / no active key" in text
+    assert "尚未见证最新检查点" in text and "尚无见证签名" in text
 
 
 def test_an_administrator_skips_and_retries_through_forms_with_csrf(client, session, inner, admin):
