@@ -38,7 +38,9 @@ __all__ = [
     "Access",
     "Scope",
     "access_of",
+    "admitted",
     "allow",
+    "declare",
     "declared",
     "document_access",
     "public",
@@ -75,7 +77,8 @@ class Access:
         }
 
 
-def _declared(check: Callable[..., Any], access: Access) -> Any:
+def declare(check: Callable[..., Any], access: Access) -> Any:
+    """``check`` as a dependency that carries ``access`` (what the route table reads)."""
     check.access = access  # type: ignore[attr-defined]
     return Depends(check)
 
@@ -86,7 +89,7 @@ def public(note: str) -> Any:
     async def check() -> None:  # async: no hop to the thread pool for nothing
         return None
 
-    return _declared(check, Access("public", frozenset(), Scope.NONE, note))
+    return declare(check, Access("public", frozenset(), Scope.NONE, note))
 
 
 def signed_by_node(note: str = "") -> Any:
@@ -95,7 +98,7 @@ def signed_by_node(note: str = "") -> Any:
     def check(node: SignedNode) -> HubNode:
         return node
 
-    return _declared(check, Access("node", frozenset(), Scope.SIGNED_NODE, note))
+    return declare(check, Access("node", frozenset(), Scope.SIGNED_NODE, note))
 
 
 def allow(
@@ -106,24 +109,31 @@ def allow(
     password_change_ok: bool = False,
 ) -> Any:
     """Logged-in hub users of ``roles`` only."""
-    allowed = frozenset(roles)
+    access = Access("users", frozenset(roles), scope, note, password_change_ok)
 
     def check(principal: CurrentPrincipal) -> HubPrincipal:
-        if principal.role not in allowed:
-            raise Forbidden(
-                "当前账号无权执行此操作",
-                f"role {principal.role} may not do this (allowed: {', '.join(sorted(allowed))})",
-                code="role_not_allowed",
-            )
-        if principal.must_change_password and not password_change_ok:
-            raise Forbidden(
-                "请先修改初始密码或一次性密码",
-                "set a new password first (the current one is initial or one-time)",
-                code="password_change_required",
-            )
-        return principal
+        return admitted(principal, access)
 
-    return _declared(check, Access("users", allowed, scope, note, password_change_ok))
+    return declare(check, access)
+
+
+def admitted(principal: HubPrincipal, access: Access) -> HubPrincipal:
+    """``principal`` if ``access`` lets them in: 403 ``role_not_allowed`` for another
+    role, 403 ``password_change_required`` while the password is initial or one-time
+    (unless the route lets them replace it). The API and the pages both ask here."""
+    if principal.role not in access.roles:
+        raise Forbidden(
+            "当前账号无权执行此操作",
+            f"role {principal.role} may not do this (allowed: {', '.join(sorted(access.roles))})",
+            code="role_not_allowed",
+        )
+    if principal.must_change_password and not access.password_change_ok:
+        raise Forbidden(
+            "请先修改初始密码或一次性密码",
+            "set a new password first (the current one is initial or one-time)",
+            code="password_change_required",
+        )
+    return principal
 
 
 def access_of(dependency_calls: list[Callable[..., Any]]) -> list[Access]:

@@ -10,12 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
-from sqlmodel import col, select
 
 from central.access import ADMIN, BUREAU, Scope, allow, public
 from central.auth import service
-from central.auth.tokens import SESSION_COOKIE, csrf_token
-from central.config import Environment
+from central.auth.tokens import SESSION_COOKIE, csrf_token, set_session_cookie
 from central.deps import ClockDep, SessionDep, SettingsDep, client_address
 from central.models import HubUser
 from central.principal import HubPrincipal
@@ -90,18 +88,6 @@ class OneTimeCodeOut(BaseModel):
     expires_at: datetime
 
 
-def _session_cookie(response: Response, secret: str, ttl_s: int, production: bool) -> None:
-    response.set_cookie(
-        SESSION_COOKIE,
-        secret,
-        max_age=ttl_s,
-        httponly=True,
-        samesite="lax",
-        secure=production,
-        path="/",
-    )
-
-
 @router.post(
     "/api/v1/auth/token",
     summary="登录获取令牌 / log in (OAuth2 password flow)",
@@ -154,9 +140,7 @@ def open_session(
         ttl_s=settings.session_ttl_s,
         kind=service.SESSION,
     )
-    _session_cookie(
-        response, secret, settings.session_ttl_s, settings.environment == Environment.production
-    )
+    set_session_cookie(response, secret, settings)
     return SessionOut(
         csrf_token=csrf_token(settings.secret_key, secret),
         expires_in=settings.session_ttl_s,
@@ -223,8 +207,7 @@ def create_hub_user(body: HubUserCreate, principal: AdminDep, session: SessionDe
 
 @router.get("/api/v1/hub-users", summary="国家中心账号列表 / hub users")
 def list_hub_users(principal: AdminDep, session: SessionDep) -> list[HubUserOut]:
-    rows = session.exec(select(HubUser).order_by(col(HubUser.created_at), col(HubUser.username)))
-    return [HubUserOut.of(u) for u in rows]
+    return [HubUserOut.of(u) for u in service.list_users(session)]
 
 
 @router.post("/api/v1/hub-users/{user_id}/disable", summary="停用国家中心账号 / disable a hub user")

@@ -311,6 +311,13 @@ def create_user(
     return user
 
 
+def list_users(session: Session) -> list[HubUser]:
+    """Every hub user, oldest first."""
+    return list(
+        session.exec(select(HubUser).order_by(col(HubUser.created_at), col(HubUser.username)))
+    )
+
+
 def _user(session: Session, user_id: uuid.UUID) -> HubUser:
     user = session.exec(select(HubUser).where(col(HubUser.id) == user_id).with_for_update()).first()
     if user is None:

@@ -10,6 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from starlette.responses import Response
+
+    from central.config import CentralSettings
 
 SESSION_COOKIE = "minefed_hub_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -36,3 +42,18 @@ def csrf_matches(secret_key: str, session_token: str, sent: str | None) -> bool:
     if not sent:
         return False
     return hmac.compare_digest(sent.encode(), csrf_token(secret_key, session_token).encode())
+
+
+def set_session_cookie(response: Response, secret: str, settings: CentralSettings) -> None:
+    """The page session's cookie: HttpOnly, SameSite=Lax, Secure in production."""
+    from central.config import Environment
+
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        max_age=settings.session_ttl_s,
+        httponly=True,
+        samesite="lax",
+        secure=settings.environment == Environment.production,
+        path="/",
+    )

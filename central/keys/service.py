@@ -77,6 +77,29 @@ def live_keys(session: Session, owner: str, now: datetime) -> list[HubNodeKey]:
     ]
 
 
+def key_state(row: HubNodeKey, now: datetime) -> str:
+    """``revoked``, ``retired`` (past ``valid_to``), ``rotating`` (a ``valid_to`` ahead:
+    the overlap after a rotation), ``pending`` (not valid yet) or ``active``."""
+    if row.revoked_at is not None and row.revoked_at <= now:
+        return "revoked"
+    if row.valid_to is not None and row.valid_to <= now:
+        return "retired"
+    if row.valid_from > now:
+        return "pending"
+    if row.valid_to is not None or row.revoked_at is not None:
+        return "rotating"
+    return "active"
+
+
+def keys_by_owner(session: Session) -> dict[str, list[HubNodeKey]]:
+    """Every registered node key, per owner, newest first."""
+    out: dict[str, list[HubNodeKey]] = {}
+    rows = session.exec(select(HubNodeKey).order_by(col(HubNodeKey.valid_from).desc()))
+    for row in rows:
+        out.setdefault(row.owner, []).append(row)
+    return out
+
+
 def register_key(
     session: Session, owner: str, public_key: VerifyKey, valid_from: datetime, now: datetime
 ) -> HubNodeKey:

@@ -24,7 +24,7 @@ from central.queries.schemas import (
     NodeQueryIn,
     Viewer,
 )
-from central.web.templating import templates
+from central.web.templating import render
 from schemas.errors import format_error_list
 
 router = APIRouter(prefix="/api/v1/national", tags=["national"])
@@ -170,6 +170,6 @@ def queries_page(
     records = None
     if uscc:
         records = service.contractor_records(session, bureau_viewer(principal), uscc, "page")
-    return templates.TemplateResponse(
-        request, "queries/index.html", {"uscc": uscc, "records": records}
+    return render(
+        request, "queries/index.html", {"uscc": uscc, "records": records}, principal=principal
     )

@@ -22,7 +22,7 @@ from central.principal import HubPrincipal
 from central.queries.export import XLSX_TYPE, Table, attachment, csv_bytes, xlsx_book
 from central.statistics import charts, repository
 from central.statistics.snapshot import statistics
-from central.web.templating import templates
+from central.web.templating import render, templates
 from schemas.divisions import get_division
 from sync.clock import Clock
 
@@ -250,6 +250,7 @@ def _provinces() -> list[tuple[str, str]]:
 )
 def bureau_stats_page(
     request: Request,
+    principal: BureauUser,
     session: SessionDep,
     clock: ClockDep,
     province: Annotated[str | None, Query(pattern=r"^(\d{2}0000)?$")] = None,
@@ -258,7 +259,7 @@ def bureau_stats_page(
     province, year = province or None, year or None
     doc = document(session, clock, province, year)
     query = "&".join(f"{k}={v}" for k, v in (("province", province), ("year", year)) if v)
-    return templates.TemplateResponse(
+    return render(
         request,
         "statistics/bureau.html",
         {
@@ -270,4 +271,5 @@ def bureau_stats_page(
             "provinces": _provinces(),
             "export_url": "/api/v1/national/stats?" + query,
         },
+        principal=principal,
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text, tuple_
+from sqlalchemy import func, text, tuple_
 from sqlmodel import Session, col, select
 
 from central.models import (
@@ -114,6 +114,18 @@ def cosignatures(session: Session, size: int) -> list[HubCheckpointCosignature]:
             )
         ).all()
     )
+
+
+def latest_cosigned_sizes(session: Session) -> dict[str, tuple[int, datetime]]:
+    """Per witness: the largest checkpoint it cosigned, and when that cosignature came."""
+    rows = session.exec(
+        select(
+            col(HubCheckpointCosignature.witness),
+            func.max(col(HubCheckpointCosignature.checkpoint_size)),
+            func.max(col(HubCheckpointCosignature.received_at)),
+        ).group_by(col(HubCheckpointCosignature.witness))
+    ).all()
+    return {str(w): (int(size), at) for w, size, at in rows}
 
 
 def entries_of_record(session: Session, record_id: str) -> list[tuple[HubLogLeaf, HubPublication]]:

@@ -3,13 +3,12 @@
 Templates extend ``base.html`` (blocks ``title``, ``head``, ``content``).
 Filters turn wire codes into what people read: ``division`` (GB/T 2260 name),
 ``label`` (an enumeration's Chinese label), ``cn_date`` / ``cn_time``
-(Beijing time), ``mask_name``.
+(Beijing time), ``mask_name``. The bureau's pages extend ``bureau/layout.html``
+(its menu, the user, log out) and are rendered with ``render(…, principal=…)``.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -17,89 +16,13 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from schemas import enums
-from schemas.clock import CHINA_TZ
-from schemas.divisions import get_division
+from central.principal import HubPrincipal
+from schemas.display import cn_date, cn_time, division_name, label, location, yuan
 from schemas.identifiers import mask_name
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-
-_ENUMS: dict[str, type[Enum]] = {
-    "grade": enums.QualificationGrade,
-    "accident_grade": enums.AccidentGrade,
-    "mode": enums.ContractingMode,
-    "party": enums.ResponsibleParty,
-    "kind": enums.RecordKind,
-    "rp": enums.RewardPenaltyKind,
-    "flag": enums.FlagCode,
-    "category": enums.AccidentCategory,
-}
-
-
-def label(value: Any, enum_name: str) -> str:
-    """The Chinese label of ``value`` in the named enumeration (the value if unknown)."""
-    enum = _ENUMS[enum_name]
-    try:
-        member = enum(int(value) if enum is enums.AccidentCategory else value)
-    except (ValueError, TypeError):
-        return "" if value is None else str(value)
-    return str(member.label_zh)  # type: ignore[attr-defined]
-
-
-def division_name(code: str | None) -> str:
-    """The division's name, or the code if the table does not know it."""
-    if not code:
-        return ""
-    found = get_division(code)
-    return found.name if found else code
-
-
-def location(province: str | None, city: str | None, county: str | None) -> str:
-    """``内蒙古自治区 包头市 白云鄂博矿区`` (municipalities without repeating the city)."""
-    parts: list[str] = []
-    for code in (province, city, county):
-        name = division_name(code)
-        if name and name not in parts:
-            parts.append(name)
-    return " ".join(parts)
-
-
-def cn_date(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
-        except ValueError:
-            return str(value)
-    if isinstance(value, datetime):
-        value = value.astimezone(CHINA_TZ).date()
-    return f"{value.year}年{value.month}月{value.day}日"
-
-
-def cn_time(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return str(value)
-    local = value.astimezone(CHINA_TZ)
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
-
-
-def yuan(value: Any) -> str:
-    try:
-        amount = int(value)
-    except (TypeError, ValueError):
-        return "—"
-    if amount >= 10_000:
-        return f"{amount / 10_000:,.1f} 万元"
-    return f"{amount:,} 元"
-
 
 templates.env.filters.update(
     label=label,
@@ -126,15 +49,43 @@ def accident_grade(data: dict[str, Any]) -> str | None:
 templates.env.globals.update(location=location, accident_grade=accident_grade)
 
 
+#: The bureau's menu: (path, label). Every bureau page shows it.
+BUREAU_NAV: tuple[tuple[str, str], ...] = (
+    ("/national/nodes", "节点与同步"),
+    ("/national/accounts", "账号与配额"),
+    ("/national/queries", "跨省查询"),
+    ("/national/stats", "全国统计"),
+)
+
+
 def render(
     request: Request,
     name: str,
     context: dict[str, Any],
     *,
+    principal: HubPrincipal | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    """A page from ``central/templates``; every page may use ``request``."""
-    return templates.TemplateResponse(
+    """A page from ``central/templates``; every page may use ``request``.
+
+    A bureau page passes the ``principal``: the page then gets the bureau's menu
+    (``nav``), the user (``principal``) and the session's ``csrf_token`` for its
+    forms, and is sent with ``Cache-Control: no-store`` (it shows what only the
+    bureau may see).
+    """
+    if principal is not None:
+        from central.web.session import csrf_for
+
+        context = {
+            "principal": principal,
+            "nav": BUREAU_NAV,
+            "csrf_token": csrf_for(request),
+            **context,
+        }
+    response = templates.TemplateResponse(
         request, name, context, status_code=status_code, headers=headers
     )
+    if principal is not None:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

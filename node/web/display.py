@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from node.web.templating import division_name, label, location, shown
+from schemas.display import division_name, label, location, shown
 from schemas.enums import RecordKind
 from schemas.forms import FORMS
 

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 
 from node.errors import NodeError
+from schemas.display import ERROR_TITLES
 
 _MACHINE_PREFIXES = ("/api/", "/sync/", "/healthz", "/readyz", "/metrics", "/static/")
 
@@ -45,7 +46,7 @@ def install_handlers(app: FastAPI) -> None:
         return render(
             request,
             "error.html",
-            {"title": _TITLES.get(exc.status_code, "出错了 / Error"), "message": exc.detail},
+            {"title": ERROR_TITLES.get(exc.status_code, "出错了 / Error"), "message": exc.detail},
             status_code=exc.status_code,
         )
 
@@ -61,14 +62,3 @@ def install_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(NodeError, node_error)
     app.add_exception_handler(RequestValidationError, invalid)
-
-
-_TITLES = {
-    400: "请求有误 / Bad request",
-    403: "无权访问 / Not allowed",
-    404: "未找到 / Not found",
-    409: "无法执行 / Conflict",
-    422: "填写有误 / Invalid input",
-    429: "请稍后再试 / Too many requests",
-    503: "暂时不可用 / Unavailable",
-}

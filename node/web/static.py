@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from node.access import public
 from node.errors import NotFound
+from schemas.display import stylesheet
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 _TYPES = {
@@ -26,7 +27,7 @@ def static_file(name: str) -> Response:
     if "/" in name or path.suffix not in _TYPES or not path.is_file():
         raise NotFound("文件不存在", f"no static file {name}", code="not_found")
     return Response(
-        path.read_bytes(),
+        stylesheet(path) if path.suffix == ".css" else path.read_bytes(),
         media_type=_TYPES[path.suffix],
         headers={"Cache-Control": "public, max-age=3600"},
     )

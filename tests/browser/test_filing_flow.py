@@ -14,56 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
-from minefed.demo_data import DEMO_PASSWORD
+from tests.browser.conftest import PC, PHONE, every_input_labelled, fits_a_phone, log_in, snap
 from tests.federation.harness import Federation, seed_province, wait_until
 from tests.node.factories import person
 
 pytestmark = pytest.mark.slow
 
 PROVINCE = "150000"
-PC = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 PROJECT = "白云鄂博铁矿东矿井巷掘进工程项目部"
-
-
-#: The elements reaching past the viewport's right edge (to say what overflows).
-WIDEST = """
-[...document.querySelectorAll('body *')]
-  .filter(e => e.getBoundingClientRect().right > 391)
-  .slice(0, 8)
-  .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))
-"""
-
-
-def snap(page: Any, folder: Path, name: str) -> None:
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-
-
-#: Form controls without a label a screen reader would announce.
-UNLABELLED = """
-[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
-  .map(e => e.name || e.id)
-"""
-
-
-def every_input_labelled(page: Any) -> None:
-    missing = page.evaluate(UNLABELLED)
-    assert missing == [], f"{page.url}: inputs without a label: {missing}"
-
-
-def fits_a_phone(page: Any) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], (
-        f"{page.url} scrolls sideways on a phone: {width}px {page.evaluate(WIDEST)}"
-    )
-
-
-def log_in(page: Any, url: str, username: str) -> None:
-    page.goto(f"{url}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
 
 
 def fill_department(page: Any, county: str, head_id: str) -> None:
