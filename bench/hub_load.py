@@ -52,14 +52,17 @@ from bench.common import (
     KeepAliveClient,
     cores_used,
     cpu_seconds,
+    enable_statement_stats,
     log,
     machine,
     percentile,
     pg_settings,
     postmaster_pid,
     query,
+    render_statements,
     stop_on_signals,
     tidy,
+    top_statements,
 )
 from minefed.embedded_pg import EmbeddedPostgres, free_port
 
@@ -342,6 +345,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-envelopes", action="store_true", help="hub_datagen --no-envelopes (saves disk)"
     )
+    parser.add_argument(
+        "--shared-buffers",
+        default="128MB",
+        help="PostgreSQL shared_buffers (default 128MB, its own default; e.g. 2GB)",
+    )
+    parser.add_argument(
+        "--pg-stats",
+        action="store_true",
+        help="load pg_stat_statements and print the costliest statements of the window",
+    )
     parser.add_argument("--label", help="appended to the results file name")
     args = parser.parse_args(argv)
 
@@ -349,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     keep = args.keep or args.reuse is not None
     data_dir = (args.reuse or Path(tempfile.mkdtemp(prefix="minefed-hubbench-"))).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    pg = EmbeddedPostgres(data_dir / "pg")
+    pg = EmbeddedPostgres(data_dir / "pg", shared_buffers=args.shared_buffers)
     server: HubServer | None = None
     try:
         log(f"data dir {data_dir}; starting PostgreSQL (fsync on)")
@@ -360,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         from central.migrate import upgrade
 
         upgrade(url)
+        if args.pg_stats:
+            enable_statement_stats(pg, [conninfo])
         load = None
         if query(conninfo, "SELECT count(*) FROM hub_record")[0][0] == 0:
             log(f"loading scale {args.scale}")
@@ -399,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             await asyncio.sleep(args.warmup)
+            if args.pg_stats:
+                query(conninfo, "SELECT pg_stat_statements_reset()")
             before = cpu_seconds(groups, postmaster)
             await asyncio.sleep(args.duration)
             after = cpu_seconds(groups, postmaster)
@@ -425,9 +442,13 @@ def main(argv: list[str] | None = None) -> int:
             "error_samples": samples,
             "cores": cores,
         }
+        if args.pg_stats:
+            result["top_statements"] = top_statements(conninfo)
         print(render(result))
+        if args.pg_stats:
+            print("\n".join(render_statements(result["top_statements"])))
         RESULTS.mkdir(exist_ok=True)
-        name = f"hub_load-{datetime.now(UTC):%Y-%m-%d}-scale{args.scale:g}"
+        name = f"hub_load-{datetime.now(UTC):%Y-%m-%d}-scale{result['config']['scale']:g}"
         if args.label:
             name += f"-{args.label}"
         path = RESULTS / f"{name}.json"

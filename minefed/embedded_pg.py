@@ -74,6 +74,7 @@ class EmbeddedPostgres:
     port: int = 0
     host: str = "127.0.0.1"
     fast_unsafe: bool = False  # fsync off: for throwaway test clusters only
+    shared_buffers: str = "128MB"  # PostgreSQL's default; benchmarks of big data ask more
     _user: str | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -188,7 +189,7 @@ class EmbeddedPostgres:
             f"-p {self.port}",
             "-c unix_socket_directories=''",  # TCP only: data dirs can be too long for a socket path
             "-c max_connections=300",
-            "-c shared_buffers=128MB",
+            f"-c shared_buffers={self.shared_buffers}",
         ]
         if self.fast_unsafe:
             opts += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]

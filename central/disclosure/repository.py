@@ -202,21 +202,29 @@ def _page(
 ) -> tuple[list[Any], int, datetime | None]:
     order = _order(sql, sort, q)
     params = {**sql.params, "offset": offset, "limit": limit}
-    with conn.cursor(row_factory=namedtuple_row) as cur:
+    # With a name, PostgreSQL gathers every match from the n-gram index to sort them
+    # whatever the order, so counting them in the same query costs nearly nothing; a
+    # browse walks an index in order and stops at the page, so it is counted apart
+    # (up to the cap) only when the page is full.
+    counted_along = bool(q)
+    with conn.cursor() as cur:
         # data_as_of rides along as an InitPlan (evaluated once), saving a round trip.
         # Every fragment is a constant of this module; values travel as parameters.
-        statement = f"SELECT {SUMMARY_COLUMNS}, ({_AS_OF}) AS data_as_of "
-        statement += f"FROM hub_public_contractor WHERE {sql.where} ORDER BY {order} "
+        statement = f"SELECT {SUMMARY_COLUMNS}, ({_AS_OF}) AS data_as_of"
+        statement += ", count(*) OVER () AS total" if counted_along else ", NULL AS total"
+        statement += f" FROM hub_public_contractor WHERE {sql.where} ORDER BY {order} "
         statement += "OFFSET %(offset)s LIMIT %(limit)s"
+        cur.row_factory = namedtuple_row
         found = cur.execute(statement, params).fetchall()
-    with conn.cursor() as cur:
         if found:
-            as_of = found[0][-1]  # the data_as_of column
+            as_of = found[0].data_as_of
         else:
             row = cur.execute(_AS_OF).fetchone()
             as_of = row[0] if row else None
         if offset == 0 and len(found) < limit:
             return found, len(found), as_of
+        if counted_along and found:
+            return found, int(found[0].total), as_of
         statement = f"SELECT count(*) FROM (SELECT 1 FROM hub_public_contractor WHERE {sql.where}"  # noqa: S608
         statement += f" LIMIT {COUNT_CAP + 1}) capped"
         counted = cur.execute(statement, sql.params).fetchone()
