@@ -9,10 +9,12 @@ node enroll``. Demo data is seeded once (``minefed.demo_data``); a second run
 reuses everything in the data directory.
 
 Start-up does the demo process's own work (migrations, seeding, enrollment,
-the cross-province filings) while the servers and workers, started as soon as
-their database is ready, import their code: on two cores that overlap is most
-of the gain. Ctrl-C (or SIGTERM, SIGHUP, or an error during start-up) stops
-every process, each in its own process group, and the database.
+the cross-province filings and the first delivery of everything to the hub)
+while the servers, started as soon as their database is ready, import their
+code; the Celery workers start once every server answers (on two cores, each
+Python process costs some 5 s of CPU to start). Ctrl-C (or SIGTERM, SIGHUP, or
+an error during start-up) stops every process, each in its own process group,
+and the database.
 """
 
 from __future__ import annotations
@@ -141,9 +143,15 @@ class Demo:
         self.started = time.monotonic()
         #: Seconds from the start at which each step ended (written to demo.json).
         self.timings: dict[str, float] = {}
+        #: The demo process's own CPU seconds at the same moments (its children's apart).
+        self.cpu: dict[str, float] = {}
 
     def _mark(self, step: str) -> None:
+        import resource
+
+        usage = resource.getrusage(resource.RUSAGE_SELF)
         self.timings[step] = round(time.monotonic() - self.started, 1)
+        self.cpu[step] = round(usage.ru_utime + usage.ru_stime, 1)
 
     def _start(self, name: str, args: list[str], env: dict[str, str]) -> Proc:
         proc = Proc(name, args, env, self.logs)
@@ -256,14 +264,27 @@ class Demo:
 
     def _sync(self, provinces: list[_Province]) -> None:
         """One sweep of each node (push its outbox, pull its inbox), as its worker does."""
+        if not provinces:
+            return
+        import httpx
+
+        from node.db import make_engine, session_factory
+        from node.sync.keystore import KeyFile
         from node.sync.tasks import SyncRuntime, run_sweep
+        from sync.clock import SystemClock
 
         for province in provinces:
-            rt = SyncRuntime.from_settings(province.settings())
+            settings = province.settings()
+            engine = make_engine(province.database_url, 2, 0)
+            http = httpx.Client(timeout=settings.sync_http_timeout_s)
             try:
-                run_sweep(rt)
+                factory = session_factory(engine)
+                run_sweep(
+                    SyncRuntime(settings, factory, http, KeyFile(province.key_file), SystemClock())
+                )
             finally:
-                rt.http.close()
+                http.close()
+                engine.dispose()
 
     def _cross_province(self, provinces: list[_Province]) -> None:
         """Each freshly seeded province's contractor 1 files departments in the next
@@ -271,11 +292,10 @@ class Demo:
         accident notice relayed home: the whole relay flow of docs/cross-province.md."""
         from minefed.demo_data import file_elsewhere, review_relayed
 
-        if len(provinces) < 2:
-            return
         homes = [(p, provinces[(i + 1) % len(provinces)]) for i, p in enumerate(provinces)]
-        homes = [(home, where) for home, where in homes if home.seeded]
+        homes = [(home, where) for home, where in homes if home.seeded and home is not where]
         if not homes:
+            self._sync([p for p in provinces if p.seeded])  # deliver what enrollment published
             return
         self._sync(provinces)  # every node learns the others' keys (directive.keyring)
         now = datetime.now(UTC)
@@ -347,13 +367,8 @@ class Demo:
             if seeded is not None:
                 accounts[code] = seeded
                 province.seeded = True
-            # The node's processes import their code while we seed the next province.
+            # The node's server imports its code while we seed the next province.
             self._start(f"node-{code}", _uvicorn("node.asgi:app", province.port), env)
-            self._start(
-                f"worker-{code}",
-                _celery_with_beat("node.worker", f"demo-{code}", self.root / f"beat-{code}.db"),
-                env,
-            )
         bureau = self._hub_admin_if_missing(hub_db)
         self._mark("migrated_and_seeded")
 
@@ -364,15 +379,22 @@ class Demo:
         self._mark("enrolled")
         self._cross_province(provinces)
         self._mark("cross_province")
+        for province in provinces:
+            self._wait_ready(province.url, f"node {province.code}")
+        self._mark("ready")
+        # The demo data are delivered by now (_cross_province synced every node): the
+        # workers, each some 5 s of CPU to import, start once the servers answer, so
+        # that they do not compete with them for the machine's two cores.
+        for province in provinces:
+            schedule = self.root / f"beat-{province.code}.db"
+            worker = _celery_with_beat("node.worker", f"demo-{province.code}", schedule)
+            self._start(f"worker-{province.code}", worker, province.env)
         # The hub's worker with beat: the transparency log's sequencer (log.sequence).
         self._start(
             "hub-worker",
             _celery_with_beat("central.worker", "demo-hub", self.root / "hub-beat.db"),
             hub_env,
         )
-        for province in provinces:
-            self._wait_ready(province.url, f"node {province.code}")
-        self._mark("ready")
 
         from minefed.demo_data import DEMO_PASSWORD
 
@@ -398,6 +420,7 @@ class Demo:
             "logs": str(self.logs),
             "seeded": [p.code for p in provinces if p.seeded],
             "startup_s": self.timings,
+            "startup_cpu_s": self.cpu,
             # Every process of the demo; each one's command line names the data
             # directory or its port, and none is left once the demo has stopped.
             "processes": {p.name: p.pid for p in self.procs} | {"postgres": self.pg.pid()},
@@ -476,7 +499,7 @@ def run_demo(
         info = demo.run()
         info_path = root / "demo.json"
         info_path.write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
-        _print_ready(info, info_path, time.monotonic() - demo.started, reused)
+        _print_ready(info, info_path, demo.timings["ready"], reused)
         code = 0 if demo.watch() else 1
     except KeyboardInterrupt:
         pass
