@@ -1130,7 +1130,7 @@ def verify_command(
     type=int,
     help="Hub port; provinces listen on the ports after it.",
 )
-@click.option("--reset", is_flag=True, help="Delete the data directory first.")
+@click.option("--reset", is_flag=True, help="Delete the data directory first (fresh demo data).")
 @click.option(
     "--provinces",
     default="150000,140000,530000",
@@ -1139,7 +1139,13 @@ def verify_command(
 )
 def demo(data_dir: str, port: int, reset: bool, provinces: str) -> None:
     """Run the federation on this machine: the hub and provincial nodes with their
-    sync workers, on an embedded PostgreSQL, with demo data."""
+    sync workers, on an embedded PostgreSQL, with demo data (cross-province
+    departments and every Order No. 62 flag included).
+
+    Prints the URLs, the demo accounts and the time it took to be ready, and
+    writes them to DATA_DIR/demo.json; a second run reuses the data. Ctrl-C
+    (or SIGTERM) stops every process and the database.
+    """
     from minefed.demo import run_demo
     from schemas.divisions import get_division
 

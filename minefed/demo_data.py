@@ -3,23 +3,38 @@ versions, review decisions and the audit trail look as they would in real use.
 
 Everything here is invented: company and person names, USCCs and resident ID
 numbers (with correct check characters), at real GB/T 2260 divisions.
+
+In two steps, as a federation would see them:
+
+- :func:`seed_node`, before enrollment: each province's accounts, contractors,
+  licences, project departments in the province, accidents and rewards/penalties,
+  with at least one record carrying each Order No. 62 flag (``node/flags/rules.py``);
+- after every node is enrolled: :func:`file_elsewhere` at a contractor's home node
+  files project departments located in another province (relayed there, as
+  docs/cross-province.md describes), and :func:`review_relayed` at the location
+  node approves the first of each home's and enters an accident against it (its
+  notice goes home); the others wait in the location's review queue.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from node.accounts import service as accounts
 from node.accounts.service import create_user, register_contractor
+from node.entry import service as entry
 from node.filing import service as filing
-from node.models import User
+from node.models import Contractor, Record, User
 from node.principal import Actor
-from schemas.divisions import children, get_division
-from schemas.enums import Role
+from schemas.divisions import Division, children, get_division
+from schemas.enums import RecordKind, ReviewState, Role
 from schemas.identifiers import make_resident_id, make_uscc
 
 DEMO_PASSWORD = "Demo-Minefed-2026"  # noqa: S105 - printed for the demo's users
@@ -29,6 +44,11 @@ GIVEN = "建国志强海军明亮文博晓东宏伟立新国庆永刚红梅丽�
 TRADE_NAMES = ["恒信", "金石", "鑫达", "宏远", "中矿", "北方", "安泰", "华益", "聚力", "永盛"]
 WORKS = ["井巷掘进", "井下采矿", "露天剥离", "充填", "支护", "提升运输", "探矿"]
 MINES = ["白云鄂博铁矿", "哈达门沟金矿", "大苏计钼矿", "乌努格吐山铜钼矿", "朱家坪子铅锌矿"]
+#: Mines of the default provinces; others use MINES.
+MINES_BY_PROVINCE = {
+    "140000": ["袁家村铁矿", "篦子沟铜矿", "孝义铝土矿", "尖山铁矿", "义兴寨金矿"],
+    "530000": ["大红山铁矿", "兰坪铅锌矿", "东川铜矿", "个旧锡矿", "普朗铜矿"],
+}
 
 
 @dataclass(frozen=True)
@@ -72,22 +92,143 @@ def _actor(user: User, now: datetime) -> Actor:
     )
 
 
-def seed_node(
-    session: Session, province_code: str, now: datetime, seed: int = 62
-) -> list[DemoAccount]:
-    """Populate an empty node; returns the demo accounts (all with DEMO_PASSWORD)."""
-    rng = random.Random(seed)
-    province = get_division(province_code)
-    assert province is not None and province.level == "province"
+@contextlib.contextmanager
+def one_password_hash(password: str = DEMO_PASSWORD) -> Iterator[None]:
+    """Hash the demo's one password once for all its accounts.
+
+    argon2id costs about a quarter of a second of CPU per hash on purpose, and the
+    demo creates a dozen accounts per province that all share the password it
+    prints: without this, hashing was half of the seeding's time.
+    """
+    namespace = vars(accounts)  # where create_user looks hash_password up
+    original: Callable[[str], str] = namespace["hash_password"]
+    hashed = original(password)
+
+    def cached(candidate: str) -> str:
+        return hashed if candidate == password else original(candidate)
+
+    namespace["hash_password"] = cached
+    try:
+        yield
+    finally:
+        namespace["hash_password"] = original
+
+
+def demo_counties(province_code: str) -> list[Division]:
+    """The four counties (of the first two cities) where a province's demo happens."""
     cities = [c for c in children(province_code) if c.level == "city"][:2]
-    counties = [
+    return [
         k
         for c in cities
         for k in children(c.code)
         if k.level == "county" and k.current and k.name != "市辖区"
     ][:4]
+
+
+def _mines(province_code: str) -> list[str]:
+    return MINES_BY_PROVINCE.get(province_code, MINES)
+
+
+def department_form(
+    rng: random.Random,
+    where: Division,
+    start: date,
+    issuer_short: str,
+    mines: list[str],
+    *,
+    inspected: date | None,
+    by_item: bool = False,
+    underground: bool = True,
+    written_report: bool = True,
+    agreement_signed: bool = True,
+    plan_no: str,
+) -> dict[str, Any]:
+    """A complete project department form at county ``where``."""
+    mine = rng.choice(mines)
+    return {
+        "project_name": f"{mine}{rng.choice(WORKS)}工程项目部",
+        "province_code": where.code[:2] + "0000",
+        "city_code": where.code[:4] + "00",
+        "county_code": where.code,
+        "issuing_unit": f"{issuer_short}{mine[:2]}矿业有限公司",
+        "mine_name": mine,
+        "head": person(rng, where.code),
+        "safety_managers": [person(rng, where.code) for _ in range(2)],
+        "technical_staff": [person(rng, where.code)],
+        "safety_org": "项目部安全生产领导小组",
+        "start_month": start.strftime("%Y-%m"),
+        "expected_end_month": (start + timedelta(days=700)).strftime("%Y-%m"),
+        "contracting_mode": "by_item" if by_item else "general",
+        "work_content": rng.choice(WORKS),
+        "underground": underground,
+        "written_report": written_report,
+        "agreement_signed": agreement_signed,
+        "emergency_plan_no": plan_no,
+        "inspections": []
+        if inspected is None
+        else [{"date": inspected.isoformat(), "participants": [person_name(rng)]}],
+        "attachments": [],
+    }
+
+
+def enter_accident(
+    session: Session,
+    regulator: Actor,
+    department: Record,
+    occurred_at: datetime,
+    *,
+    deaths: int,
+    serious_injuries: int,
+    loss_yuan: int,
+    categories: list[int],
+) -> Record:
+    """An accident at an approved project department, entered by ``regulator``."""
+    data = filing.get_version(session, department, department.latest_version_no).data
+    where = get_division(str(data["county_code"]))
+    contractor = session.get(Contractor, department.contractor_id)
+    assert where is not None and contractor is not None
+    form = {
+        "occurred_at": occurred_at.isoformat(),
+        "province_code": where.code[:2] + "0000",
+        "city_code": where.code[:4] + "00",
+        "county_code": where.code,
+        "enterprise": f"{data['mine_name']}（{where.name}）",
+        "site": "-230m水平3号采场",
+        "deaths": deaths,
+        "serious_injuries": serious_injuries,
+        "direct_loss_yuan": loss_yuan,
+        "cause_direct": "顶板浮石未及时处理，冒落伤人",
+        "cause_indirect": "安全检查不到位，作业人员安全培训不足",
+        "categories": categories,
+        "responsible_party": "contractor",
+        "contractor_uscc": contractor.uscc,
+        "project_department_id": str(department.id),
+        "description": f"{occurred_at:%m月%d日%H时}，作业人员在3号采场出矿时发生事故",
+    }
+    return entry.enter(session, regulator, RecordKind.ACCIDENT, form)
+
+
+def seed_node(
+    session: Session, province_code: str, now: datetime, seed: int = 62
+) -> list[DemoAccount]:
+    """Populate an empty node; returns the demo accounts (all with DEMO_PASSWORD).
+
+    Order No. 62 flags raised (each at least once, ``node/flags/rules.py``):
+    contractor 2's licence expires in 45 days (``licence_expiring``), contractor
+    4's expired last month (``licence_expired``); every province's first
+    department of contractor 3 has no signed agreement (``agreement_not_signed``);
+    the second department of each has no written report (``no_written_report``);
+    the first departments were last inspected some 270 days ago
+    (``inspection_overdue``).
+    """
+    rng = random.Random(f"{seed}-{province_code}")
+    province = get_division(province_code)
+    assert province is not None and province.level == "province"
+    cities = [c for c in children(province_code) if c.level == "city"][:2]
+    counties = demo_counties(province_code)
     short = short_name(province.name)
-    accounts: list[DemoAccount] = []
+    mines = _mines(province_code)
+    accounts_made: list[DemoAccount] = []
 
     def user(role: str, username: str, name: str, division: str, **kw: Any) -> User:
         u = create_user(
@@ -102,7 +243,7 @@ def seed_node(
             must_change_password=False,
             **kw,
         )
-        accounts.append(DemoAccount(role, username, name, division))
+        accounts_made.append(DemoAccount(role, username, name, division))
         return u
 
     user(
@@ -164,13 +305,18 @@ def seed_node(
         )
         filing.submit(session, me, info.id)
         filing.approve(session, _actor(reviewer, me.now + timedelta(days=1)), info.id, 1)
-        valid_to = (now + timedelta(days=45)).date() if n == 1 else date(2028, 3, 31)
+        if n == 1:
+            valid_to = (now + timedelta(days=45)).date()  # licence_expiring
+        elif n == 3:
+            valid_to = (now - timedelta(days=30)).date()  # licence_expired
+        else:
+            valid_to = date(2028, 3, 31)
         lic = filing.create_draft(
             session,
             me,
             "licence",
             {
-                "safety_licence_no": f"（{short}）FM安许证字〔2025〕{n + 1:04d}",
+                "safety_licence_no": f"（{short}）FM安许证字〔{valid_to.year - 3}〕{n + 1:04d}",
                 "issuing_authority": f"{province.name}应急管理厅",
                 "valid_from": (valid_to - timedelta(days=3 * 365)).isoformat(),
                 "valid_to": valid_to.isoformat(),
@@ -193,35 +339,20 @@ def seed_node(
                 session,
                 dept_actor,
                 "project_department",
-                {
-                    "project_name": f"{rng.choice(MINES)}{rng.choice(WORKS)}工程项目部",
-                    "province_code": province_code,
-                    "city_code": where.code[:4] + "00",
-                    "county_code": where.code,
-                    "issuing_unit": f"{short}{rng.choice(MINES)[:2]}矿业有限公司",
-                    "mine_name": rng.choice(MINES),
-                    "head": person(rng, where.code),
-                    "safety_managers": [person(rng, where.code) for _ in range(2)],
-                    "technical_staff": [person(rng, where.code)],
-                    "safety_org": "项目部安全生产领导小组",
-                    "start_month": start.strftime("%Y-%m"),
-                    "expected_end_month": (start + timedelta(days=700)).strftime("%Y-%m"),
-                    "contracting_mode": "general" if d else "by_item",
-                    "work_content": rng.choice(WORKS),
-                    "underground": d != 2,
-                    "written_report": d != 1,
-                    "agreement_signed": not (n == 2 and d == 0),
-                    "emergency_plan_no": f"{where.code}-2025-{n}{d}",
-                    "inspections": []
-                    if d == 2
-                    else [
-                        {
-                            "date": (start + timedelta(days=30)).isoformat(),
-                            "participants": [person_name(rng)],
-                        }
-                    ],
-                    "attachments": [],
-                },
+                department_form(
+                    rng,
+                    where,
+                    start,
+                    short,
+                    mines,
+                    # d == 0: last inspected ~270 days ago (inspection_overdue)
+                    inspected=None if d == 2 else start + timedelta(days=30),
+                    by_item=d == 0,
+                    underground=d != 2,
+                    written_report=d != 1,  # no_written_report
+                    agreement_signed=not (n == 2 and d == 0),  # agreement_not_signed
+                    plan_no=f"{where.code}-2025-{n}{d}",
+                ),
             )
             filing.submit(session, dept_actor, dept.id)
             if central or d == 2:
@@ -235,7 +366,123 @@ def seed_node(
                     1,
                     "安全管理人员证书编号与书面报告不一致，请核对后重新提交",
                 )
-            else:
-                filing.approve(session, _actor(decider, dept_actor.now), dept.id, 1)
+                continue
+            filing.approve(session, _actor(decider, dept_actor.now), dept.id, 1)
+            if n == 0 and d == 0:
+                # A 一般 accident, entered by the county regulator where it happened.
+                enter_accident(
+                    session,
+                    _actor(decider, now - timedelta(days=9)),
+                    dept,
+                    now - timedelta(days=10),
+                    deaths=1,
+                    serious_injuries=0,
+                    loss_yuan=1_200_000,
+                    categories=[11, 1],
+                )
+        if n in (0, 2):
+            reward = n == 0
+            entry.enter(
+                session,
+                _actor(reviewer, now - timedelta(days=40 + n)),
+                RecordKind.REWARD_PENALTY,
+                {
+                    "kind": "reward" if reward else "penalty",
+                    "decided_on": (now - timedelta(days=40 + n)).date().isoformat(),
+                    "issued_by": f"{province.name}应急管理厅",
+                    "document_no": f"{short}应急{'奖' if reward else '罚'}〔{now.year}〕{n + 3}号",
+                    "description": "年度安全生产先进单位，通报表扬"
+                    if reward
+                    else "未按规定对项目部进行安全检查，罚款人民币三万元",
+                    "contractor_uscc": contractor.uscc,
+                },
+            )
     session.flush()
-    return accounts
+    return accounts_made
+
+
+#: The project departments each home files in the next province: the first is
+#: approved there, the second waits in the location's review queue.
+ELSEWHERE_PER_HOME = 2
+
+
+def file_elsewhere(
+    session: Session, home_code: str, location_code: str, now: datetime, seed: int = 62
+) -> list[Record]:
+    """At the home node (enrolled, knowing the location node's key): contractor 1
+    files and submits project departments located in ``location_code``; each
+    submission is relayed to the location node (docs/cross-province.md).
+
+    ``now`` must be after the node's enrollment: relays are signed at the actor's
+    time, and the location refuses a signature older than the key (``key_not_yet_valid``).
+    """
+    rng = random.Random(f"{seed}-{home_code}-{location_code}")
+    contractor_user = session.exec(select(User).where(User.username == "contractor-1")).one()
+    home = get_division(home_code)
+    assert home is not None
+    where = demo_counties(location_code)
+    filed = []
+    for i in range(ELSEWHERE_PER_HOME):
+        me = _actor(contractor_user, now + timedelta(milliseconds=i))  # filed in this order
+        start = (now - timedelta(days=90)).date()
+        draft = filing.create_draft(
+            session,
+            me,
+            "project_department",
+            department_form(
+                rng,
+                where[i % len(where)],
+                start,
+                short_name(home.name),
+                _mines(location_code),
+                inspected=start + timedelta(days=20),
+                plan_no=f"{where[i % len(where)].code}-2026-X{i}",
+            ),
+        )
+        filed.append(filing.submit(session, me, draft.id))
+    session.flush()
+    return filed
+
+
+def review_relayed(session: Session, now: datetime, homes: set[str]) -> list[Record]:
+    """At a location node: approve the earliest department relayed from each of
+    ``homes`` (published here, the decision relayed home), and enter an accident
+    against it (its notice goes home). The others stay in the review queue.
+    Returns the approved. ``now``, as for :func:`file_elsewhere`, after enrollment."""
+    waiting = session.exec(
+        select(Record)
+        .where(
+            col(Record.home_node).in_(homes),
+            Record.kind == RecordKind.PROJECT_DEPARTMENT,
+            Record.state == ReviewState.SUBMITTED,
+        )
+        .order_by(col(Record.created_at))
+    ).all()
+    approved: list[Record] = []
+    done: set[str | None] = set()
+    for record in waiting:
+        if record.home_node in done:
+            continue
+        done.add(record.home_node)
+        version = filing.get_version(session, record, record.latest_version_no)
+        reviewer = session.exec(
+            select(User).where(
+                User.division_code == version.review_division, User.role != Role.CONTRACTOR
+            )
+        ).first()
+        assert reviewer is not None, f"no demo reviewer at {version.review_division}"
+        decided = filing.approve(session, _actor(reviewer, now), record.id, version.version_no)
+        approved.append(decided)
+        # A 一般 accident at the department, investigated here: a notice goes home.
+        enter_accident(
+            session,
+            _actor(reviewer, now),
+            decided,
+            now - timedelta(days=2),
+            deaths=0,
+            serious_injuries=2,
+            loss_yuan=350_000,
+            categories=[11],
+        )
+    session.flush()
+    return approved

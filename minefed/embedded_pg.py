@@ -159,6 +159,10 @@ class EmbeddedPostgres:
             return None
         return pid
 
+    def pid(self) -> int | None:
+        """The postmaster's pid, if it is running."""
+        return self._pid()
+
     def running(self) -> bool:
         return self._pid() is not None
 

@@ -29,7 +29,16 @@ import httpx
 
 from minefed.embedded_pg import free_port
 
-__all__ = ["PYTHON", "SECRET", "Federation", "Proc", "Server", "run_cli", "wait_until"]
+__all__ = [
+    "PYTHON",
+    "SECRET",
+    "Federation",
+    "Proc",
+    "Server",
+    "run_cli",
+    "stop_all",
+    "wait_until",
+]
 
 PYTHON = sys.executable
 #: The secrets of a test federation (long enough for production mode's checks).
@@ -45,8 +54,10 @@ class Proc:
         self.env = env
         self.log_path = log_dir / f"{name}.log"
         self.popen: subprocess.Popen[bytes] | None = None
+        self._swept = False
 
     def start(self) -> Proc:
+        self._swept = False
         with self.log_path.open("ab") as log:
             self.popen = subprocess.Popen(  # noqa: S603 - our own commands
                 self.args,
@@ -70,25 +81,56 @@ class Proc:
             assert self.popen is not None
             os.killpg(self.popen.pid, sig)
 
-    def stop(self, timeout_s: float = 20) -> None:
-        if not self.running:
-            return
+    def _sweep(self) -> None:
+        """SIGKILL what is left of the process group once its leader has exited: a
+        child that outlived its parent (a Celery pool process, an embedded beat)
+        would otherwise go on running. Once per start, right after the leader is
+        reaped, so that its pid still names this group and no other."""
         assert self.popen is not None
-        self.signal(signal.SIGTERM)
+        if self._swept:
+            return
+        self._swept = True
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for the leader to exit, then sweep its group;
+        False if it is still running."""
+        if self.popen is None:
+            return True
         try:
-            self.popen.wait(timeout_s)
+            self.popen.wait(max(timeout_s, 0))
         except subprocess.TimeoutExpired:
-            self.signal(signal.SIGKILL)
-            self.popen.wait(10)
+            return False
+        self._sweep()
+        return True
+
+    def stop(self, timeout_s: float = 20) -> None:
+        stop_all([self], timeout_s)
 
     def kill(self) -> None:
+        if self.popen is None:
+            return
         if self.running:
-            assert self.popen is not None
             self.signal(signal.SIGKILL)
-            self.popen.wait(10)
+        self.popen.wait(10)
+        self._sweep()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def stop_all(procs: list[Proc], timeout_s: float = 20) -> None:
+    """Stop ``procs`` together: SIGTERM to every process group at once, one shared
+    deadline for all to exit, then SIGKILL to the groups still there. Nothing of a
+    group remains afterwards, not even children that outlived their leader."""
+    for proc in procs:
+        proc.signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    for proc in procs:
+        proc.wait(deadline - time.monotonic())
+    for proc in procs:
+        proc.kill()
 
 
 def wait_until(
@@ -337,8 +379,7 @@ class Federation:
     # ------------------------------------------------------------ tear-down
 
     def close(self) -> None:
-        for proc in reversed(self.procs):
-            proc.stop()
+        stop_all(list(reversed(self.procs)))
         if self.drop_database is not None:
             for db in self.databases:
                 # Best effort: a test server goes at the end of the session anyway.
