@@ -251,6 +251,7 @@ class Federation:
             "MINEFED_CENTRAL_DATABASE_URL": url,
             "MINEFED_CENTRAL_KEY_FILE": str(self.root / "hub.pem"),
             "MINEFED_CENTRAL_SECRET_KEY": self.secret,
+            "MINEFED_CENTRAL_PERSON_INDEX_KEY": self.secret,
             "MINEFED_CENTRAL_OPERATOR_TOKEN": self.secret,
         }
         hub_env.update(env or {})
