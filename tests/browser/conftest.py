@@ -111,9 +111,59 @@ UNLABELLED = """
 """
 
 
-def every_input_labelled(page: Any) -> None:
+#: Visible text whose colour against its background is under WCAG 2 AA's ratio
+#: (4.5:1, 3:1 for large text); disabled controls and SVG charts (fill, not colour)
+#: aside. The background is the first ancestor's that is not transparent.
+LOW_CONTRAST = """
+(() => {
+  const parse = c => {
+    const m = c.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return null;
+    const p = m[1].split(',').map(parseFloat);
+    return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1};
+  };
+  const lum = c => {
+    const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+  };
+  const background = el => {
+    for (; el; el = el.parentElement) {
+      const c = parse(getComputedStyle(el).backgroundColor);
+      if (c && c.a > 0.5) return c;
+    }
+    return {r: 255, g: 255, b: 255, a: 1};
+  };
+  const low = [], seen = new Set();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const text = walker.currentNode.textContent.trim();
+    const el = walker.currentNode.parentElement;
+    if (!text || seen.has(el) || el.closest('svg') || el.closest(':disabled')) continue;
+    seen.add(el);
+    const st = getComputedStyle(el), box = el.getBoundingClientRect();
+    if (st.visibility === 'hidden' || box.width <= 1 || box.height <= 1) continue;
+    const fg = parse(st.color), bg = background(el);
+    if (!fg) continue;
+    const mix = k => fg[k] * fg.a + bg[k] * (1 - fg.a);
+    const l1 = lum({r: mix('r'), g: mix('g'), b: mix('b')}), l2 = lum(bg);
+    const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+    const size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight, 10) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) {
+      low.push(`${el.tagName.toLowerCase()}.${el.className} "${text.slice(0, 24)}" ${ratio.toFixed(2)}:1`);
+    }
+  }
+  return low.slice(0, 10);
+})()
+"""
+
+
+def accessible(page: Any) -> None:
+    """Every input labelled, and every visible text readable against its background."""
     missing = page.evaluate(UNLABELLED)
     assert missing == [], f"{page.url}: inputs without a label: {missing}"
+    low = page.evaluate(LOW_CONTRAST)
+    assert low == [], f"{page.url}: text under WCAG AA contrast: {low}"
 
 
 def fits_a_phone(page: Any) -> None:

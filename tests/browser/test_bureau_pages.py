@@ -20,7 +20,7 @@ from sqlmodel import Session
 from minefed.demo_data import DEMO_PASSWORD
 from sync.clock import SystemClock
 from sync.keys import SigningKey
-from tests.browser.conftest import PC, PHONE, every_input_labelled, fits_a_phone, log_in, snap
+from tests.browser.conftest import PC, PHONE, accessible, fits_a_phone, log_in, snap
 from tests.central.operations.test_operations import quarantine_one
 from tests.central.support import NodeSim
 from tests.federation.harness import Federation
@@ -75,7 +75,7 @@ def test_the_bureau_pages_on_a_pc_and_a_phone(fed: Federation, browser: Any, sho
     page.goto(f"{hub.url}/login")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
-    every_input_labelled(page)
+    accessible(page)
     snap(page, shots, "00-login")
     page.get_by_label("用户名").fill("bureau")
     page.get_by_label("密码").fill("Not-The-Password-1")
@@ -94,7 +94,7 @@ def test_the_bureau_pages_on_a_pc_and_a_phone(fed: Federation, browser: Any, sho
     for path, name in PAGES:
         page.goto(f"{hub.url}{path}")
         assert page.locator("h1").count() == 1
-        every_input_labelled(page)
+        accessible(page)
         snap(page, shots, name)
         mobile.goto(f"{hub.url}{path}")
         fits_a_phone(mobile)

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.conftest import PC, PHONE, every_input_labelled, fits_a_phone, log_in, snap
+from tests.browser.conftest import PC, PHONE, accessible, fits_a_phone, log_in, snap
 from tests.federation.harness import Federation, seed_province, wait_until
 from tests.node.factories import person
 
@@ -77,7 +77,7 @@ def test_file_return_fix_approve_publish_and_read_on_a_phone(
     wrong_id = person(11, county)["resident_id"][:-1] + (
         "0" if person(11, county)["resident_id"][-1] != "0" else "1"
     )
-    every_input_labelled(c)
+    accessible(c)
     fill_department(c, county, wrong_id)
     snap(c, shots, "03-form-filled")
     c.get_by_role("button", name="保存并提交审核").click()
@@ -98,7 +98,7 @@ def test_file_return_fix_approve_publish_and_read_on_a_phone(
     log_in(r, node.url, "county")
     r.wait_for_url("**/review")
     r.get_by_role("link", name=PROJECT).click()
-    every_input_labelled(r)
+    accessible(r)
     snap(r, shots, "06-review-detail")
     reason = "应急预案备案号与书面报告不一致，请核对后重新提交"
     r.get_by_label("退回理由").fill(reason)
@@ -157,7 +157,7 @@ def test_file_return_fix_approve_publish_and_read_on_a_phone(
         ("/accounts", "11d-accounts"),
     ):
         r.goto(f"{node.url}{path}")
-        every_input_labelled(r)
+        accessible(r)
         snap(r, shots, name)
         r.set_viewport_size(PHONE)
         fits_a_phone(r)
