@@ -32,8 +32,8 @@ from fastapi import Depends, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from node.deps import ActorDep
-from node.errors import Forbidden
+from node.deps import current_actor
+from node.errors import Forbidden, NodeError
 from node.jurisdiction import PROVINCIAL_ROLES, REGULATOR_ROLES
 from node.principal import Actor
 from schemas.enums import Role
@@ -51,6 +51,7 @@ __all__ = [
     "declared",
     "document_access",
     "public",
+    "users",
 ]
 
 CONTRACTOR = frozenset({Role.CONTRACTOR})
@@ -102,6 +103,46 @@ def public(note: str) -> Any:
     return _declared(check, Access("public", frozenset(), Scope.NONE, note))
 
 
+def _role_refused(actor: Actor, allowed: frozenset[str]) -> NodeError:
+    return Forbidden(
+        "当前账号无权执行此操作",
+        f"role {actor.role} may not do this (allowed: {', '.join(sorted(allowed))})",
+        code="role_not_allowed",
+    )
+
+
+def _password_refused() -> NodeError:
+    return Forbidden(
+        "请先修改初始密码或一次性密码",
+        "set a new password first (the current one is initial or one-time)",
+        code="password_change_required",
+    )
+
+
+def users(
+    resolve: Callable[..., Actor],
+    roles: frozenset[str],
+    scope: Scope,
+    note: str,
+    *,
+    password_change_ok: bool,
+    role_refused: Callable[[Actor, frozenset[str]], NodeError],
+    password_refused: Callable[[], NodeError],
+) -> Any:
+    """The declaration of :func:`allow`, for an actor resolved by ``resolve`` and
+    refused with these errors (the pages: ``node/web/session.py``)."""
+    allowed = frozenset(roles)
+
+    def check(actor: Actor = Depends(resolve)) -> Actor:
+        if actor.role not in allowed:
+            raise role_refused(actor, allowed)
+        if actor.must_change_password and not password_change_ok:
+            raise password_refused()
+        return actor
+
+    return _declared(check, Access("users", allowed, scope, note, password_change_ok))
+
+
 def allow(
     roles: frozenset[str],
     scope: Scope,
@@ -110,24 +151,15 @@ def allow(
     password_change_ok: bool = False,
 ) -> Any:
     """Logged-in accounts of ``roles`` only; ``scope`` is the jurisdiction rule."""
-    allowed = frozenset(roles)
-
-    def check(actor: ActorDep) -> Actor:
-        if actor.role not in allowed:
-            raise Forbidden(
-                "当前账号无权执行此操作",
-                f"role {actor.role} may not do this (allowed: {', '.join(sorted(allowed))})",
-                code="role_not_allowed",
-            )
-        if actor.must_change_password and not password_change_ok:
-            raise Forbidden(
-                "请先修改初始密码或一次性密码",
-                "set a new password first (the current one is initial or one-time)",
-                code="password_change_required",
-            )
-        return actor
-
-    return _declared(check, Access("users", allowed, scope, note, password_change_ok))
+    return users(
+        current_actor,
+        roles,
+        scope,
+        note,
+        password_change_ok=password_change_ok,
+        role_refused=_role_refused,
+        password_refused=_password_refused,
+    )
 
 
 def access_of(dependency_calls: list[Callable[..., Any]]) -> list[Access]:
