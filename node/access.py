@@ -51,7 +51,6 @@ __all__ = [
     "declared",
     "document_access",
     "public",
-    "users",
 ]
 
 CONTRACTOR = frozenset({Role.CONTRACTOR})
@@ -119,47 +118,31 @@ def _password_refused() -> NodeError:
     )
 
 
-def users(
-    resolve: Callable[..., Actor],
-    roles: frozenset[str],
-    scope: Scope,
-    note: str,
-    *,
-    password_change_ok: bool,
-    role_refused: Callable[[Actor, frozenset[str]], NodeError],
-    password_refused: Callable[[], NodeError],
-) -> Any:
-    """The declaration of :func:`allow`, for an actor resolved by ``resolve`` and
-    refused with these errors (the pages: ``node/web/session.py``)."""
-    allowed = frozenset(roles)
-
-    def check(actor: Actor = Depends(resolve)) -> Actor:
-        if actor.role not in allowed:
-            raise role_refused(actor, allowed)
-        if actor.must_change_password and not password_change_ok:
-            raise password_refused()
-        return actor
-
-    return _declared(check, Access("users", allowed, scope, note, password_change_ok))
-
-
 def allow(
     roles: frozenset[str],
     scope: Scope,
     note: str = "",
     *,
     password_change_ok: bool = False,
+    actor: Callable[..., Actor] = current_actor,
+    role_refused: Callable[[Actor, frozenset[str]], NodeError] = _role_refused,
+    password_refused: Callable[[], NodeError] = _password_refused,
 ) -> Any:
-    """Logged-in accounts of ``roles`` only; ``scope`` is the jurisdiction rule."""
-    return users(
-        current_actor,
-        roles,
-        scope,
-        note,
-        password_change_ok=password_change_ok,
-        role_refused=_role_refused,
-        password_refused=_password_refused,
-    )
+    """Logged-in accounts of ``roles`` only; ``scope`` is the jurisdiction rule.
+
+    The pages (``node/web/session.py``) declare theirs with this too, passing the
+    dependency that resolves their ``actor`` (a page session) and their own refusals.
+    """
+    allowed = frozenset(roles)
+
+    def check(resolved: Actor = Depends(actor)) -> Actor:
+        if resolved.role not in allowed:
+            raise role_refused(resolved, allowed)
+        if resolved.must_change_password and not password_change_ok:
+            raise password_refused()
+        return resolved
+
+    return _declared(check, Access("users", allowed, scope, note, password_change_ok))
 
 
 def access_of(dependency_calls: list[Callable[..., Any]]) -> list[Access]:

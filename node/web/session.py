@@ -8,10 +8,12 @@ CSRF token that is an HMAC of it. An HTML form cannot send the
 unsafe method. Bearer tokens are not accepted by the pages: a page is a
 browser's, and a browser has a cookie.
 
-:func:`page_allow` is the pages' access declaration: the same ``Access`` as
-``node.access.allow`` (so ``tests/test_route_access.py`` and ``x-access`` see
-it), resolved from the cookie; an anonymous visitor is sent to the login page,
-an account with an initial or one-time password to the password page.
+:func:`page_actor` resolves the session with the API's own check
+(``node.deps.credential_actor``), and :func:`page_allow`, the pages' access
+declaration, is ``node.access.allow`` (so ``tests/test_route_access.py`` and
+``x-access`` see it) with that actor and the pages' refusals: an anonymous
+visitor is sent to the login page, an account with an initial or one-time
+password to the password page.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from node.access import Scope, users
+from node.access import Scope, allow
 from node.auth.tokens import CSRF_HEADER, SAFE_METHODS, SESSION, SESSION_COOKIE, csrf_token
 from node.deps import ClockDep, SessionDep, SettingsDep, credential_actor
 from node.errors import Forbidden, NodeError, NotAuthenticated
@@ -121,12 +123,12 @@ def page_allow(
     password_change_ok: bool = False,
 ) -> Any:
     """A page route's access declaration: logged-in (page session) ``roles`` only."""
-    return users(
-        page_actor,
+    return allow(
         roles,
         scope,
         f"page: {note}" if note else "page",
         password_change_ok=password_change_ok,
+        actor=page_actor,
         role_refused=_role_refused,
         password_refused=_password_refused,
     )
