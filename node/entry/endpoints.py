@@ -156,12 +156,7 @@ def list_accidents(
         county_code=county_code,
     )
     total, rows = repository.list_accidents(session, actor, filters, paging)
-    return Page(
-        items=[AccidentOut.of_row(r, v, c) for r, v, c in rows],
-        total=total,
-        page=paging.page,
-        page_size=paging.page_size,
-    )
+    return Page.of([AccidentOut.of_row(r, v, c) for r, v, c in rows], total, paging)
 
 
 @router.get(
