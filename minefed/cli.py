@@ -379,39 +379,71 @@ def node_quarantine_skip(quarantine_id: int) -> None:
     _resolve_quarantined(quarantine_id, "skip")
 
 
-@node.command("worker")
-@click.option("--concurrency", default=2, show_default=True, type=int, help="worker processes")
-@click.option("--beat", "with_beat", is_flag=True, help="Also run beat inside (one node only).")
-@click.option("--loglevel", default="INFO", show_default=True)
-@click.option("--pool", default="prefork", show_default=True, help="prefork, solo or threads")
-def node_worker(concurrency: int, with_beat: bool, loglevel: str, pool: str) -> None:
-    """Run a Celery worker for this node's tasks (sync.push, sync.pull, sync.sweep,
-    retention.daily)."""
-    from node.worker import celery_app
+def _celery_commands(
+    group: click.Group,
+    module: str,
+    *,
+    concurrency: int,
+    one: str,
+    pool: bool,
+    worker_help: str,
+    beat_help: str,
+) -> None:
+    """The ``worker`` and ``beat`` commands of ``group``, for the Celery app of ``module``
+    (``node.worker`` or ``central.worker``); ``pool`` adds the ``--pool`` option."""
 
-    argv = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}", f"--pool={pool}"]
-    argv += ["--without-gossip", "--without-mingle"]
-    if with_beat:
-        argv.append("--beat")
-    celery_app.worker_main(argv)
+    def celery_app() -> Any:
+        import importlib
+
+        return importlib.import_module(module).celery_app
+
+    def worker(concurrency: int, with_beat: bool, loglevel: str, pool: str | None = None) -> None:
+        argv = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}"]
+        if pool is not None:
+            argv.append(f"--pool={pool}")
+        argv += ["--without-gossip", "--without-mingle"]
+        if with_beat:
+            argv.append("--beat")
+        celery_app().worker_main(argv)
+
+    if pool:
+        worker = click.option(
+            "--pool", default="prefork", show_default=True, help="prefork, solo or threads"
+        )(worker)
+    worker = click.option("--loglevel", default="INFO", show_default=True)(worker)
+    worker = click.option(
+        "--beat", "with_beat", is_flag=True, help=f"Also run beat inside (one {one} only)."
+    )(worker)
+    worker = click.option(
+        "--concurrency", default=concurrency, show_default=True, type=int, help="worker processes"
+    )(worker)
+    group.command("worker", help=worker_help)(worker)
+
+    @group.command("beat", help=beat_help)
+    @click.option(
+        "--schedule",
+        "schedule_file",
+        default="celerybeat-schedule",
+        show_default=True,
+        type=click.Path(dir_okay=False),
+        help="Where beat keeps its schedule state.",
+    )
+    @click.option("--loglevel", default="INFO", show_default=True)
+    def beat(schedule_file: str, loglevel: str) -> None:
+        celery_app().start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule_file}"])
 
 
-@node.command("beat")
-@click.option(
-    "--schedule",
-    "schedule_file",
-    default="celerybeat-schedule",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="Where beat keeps its schedule state.",
+_celery_commands(
+    node,
+    "node.worker",
+    concurrency=2,
+    one="node",
+    pool=True,
+    worker_help="""Run a Celery worker for this node's tasks (sync.push, sync.pull, sync.sweep,
+    retention.daily).""",
+    beat_help="""Run Celery beat: schedules sync.sweep every MINEFED_NODE_SYNC_SWEEP_INTERVAL_S, and
+    retention.daily once a day.""",
 )
-@click.option("--loglevel", default="INFO", show_default=True)
-def node_beat(schedule_file: str, loglevel: str) -> None:
-    """Run Celery beat: schedules sync.sweep every MINEFED_NODE_SYNC_SWEEP_INTERVAL_S, and
-    retention.daily once a day."""
-    from node.worker import celery_app
-
-    celery_app.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule_file}"])
 
 
 # ---------------------------------------------------------------- node: five-year retention
@@ -513,47 +545,68 @@ def node_restore_reconcile(as_json: bool) -> None:
         raise SystemExit(1)
 
 
-@node.command("backup")
-@click.option(
-    "--to",
-    "to_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory that receives minefed-node-<UTC timestamp>/.",
-)
-def node_backup(to_dir: Path) -> None:
-    """Back up the node (备份): database (pg_dump -Fc), attachments, key file and a
-    manifest with SHA-256 sums, into a new directory of mode 0600 files (docs/deployment.md)."""
-    from minefed.backup import BackupError, backup, node_target
+def _backup_commands(
+    group: click.Group,
+    app: str,
+    target: Any,
+    *,
+    backup_help: str,
+    restore_help: str,
+    replaces: str,
+    restore_flag: tuple[str, str],
+    restore: Any,
+) -> None:
+    """The ``backup`` and ``restore`` commands of ``group`` for ``app`` ("node" or "hub",
+    as in the directory name): ``target()`` builds its :class:`minefed.backup.Target`,
+    ``restore_flag`` is the name and help of restore's one own flag, and
+    ``restore(from_dir, yes, **flag)`` runs the restore. A
+    :class:`~minefed.backup.BackupError` is the command's error (exit 1)."""
+
+    @group.command("backup", help=backup_help)
+    @click.option(
+        "--to",
+        "to_dir",
+        required=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help=f"Directory that receives minefed-{app}-<UTC timestamp>/.",
+    )
+    def backup_command(to_dir: Path) -> None:
+        from minefed.backup import BackupError, backup
+
+        try:
+            made = backup(target(), to_dir)
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"backup written to {made}")
+
+    @group.command("restore", help=restore_help)
+    @click.option(
+        "--from",
+        "from_dir",
+        required=True,
+        type=click.Path(file_okay=False, exists=True, path_type=Path),
+        help=f"A minefed-{app}-<timestamp>/ directory made by `minefed {group.name} backup`.",
+    )
+    @click.option("--yes", is_flag=True, help=replaces)
+    @click.option(restore_flag[0], is_flag=True, help=restore_flag[1])
+    def restore_command(from_dir: Path, yes: bool, **flag: bool) -> None:
+        from minefed.backup import BackupError
+
+        try:
+            restore(from_dir, yes, **flag)
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _node_target() -> Any:
+    from minefed.backup import node_target
     from node.config import get_settings
 
-    try:
-        made = backup(node_target(get_settings()), to_dir)
-    except BackupError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"backup written to {made}")
+    return node_target(get_settings())
 
 
-@node.command("restore")
-@click.option(
-    "--from",
-    "from_dir",
-    required=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="A minefed-node-<timestamp>/ directory made by `minefed node backup`.",
-)
-@click.option("--yes", is_flag=True, help="Replace the database, attachments and key file.")
-@click.option(
-    "--no-reconcile",
-    is_flag=True,
-    help="Skip restore-reconcile (run `minefed node restore-reconcile` before the workers!).",
-)
-def node_restore(from_dir: Path, yes: bool, no_reconcile: bool) -> None:
-    """Restore a node backup (恢复) with the api, worker and beat stopped: check its
-    checksums, replace the database and files, migrate to head, then reconcile (delete
-    again what was deleted after the backup; catch up the outbox numbering with the hub).
-    Without --yes only says what would be replaced. Exit 1 on any problem."""
-    from minefed.backup import BackupError, node_target, restore
+def _node_restore(from_dir: Path, yes: bool, no_reconcile: bool) -> None:
+    from minefed.backup import restore
     from node.config import get_settings
     from node.migrate import upgrade
 
@@ -569,21 +622,37 @@ def node_restore(from_dir: Path, yes: bool, no_reconcile: bool) -> None:
         finally:
             engine.dispose()
 
-    try:
-        done = restore(
-            node_target(settings),
-            from_dir,
-            yes=yes,
-            echo=click.echo,
-            migrate=upgrade,
-            reconcile=None if no_reconcile else reconcile,
-        )
-    except BackupError as exc:
-        raise click.ClickException(str(exc)) from None
+    done = restore(
+        _node_target(),
+        from_dir,
+        yes=yes,
+        echo=click.echo,
+        migrate=upgrade,
+        reconcile=None if no_reconcile else reconcile,
+    )
     if done.problems:
         raise SystemExit(1)
     if no_reconcile:
         click.echo("NOT reconciled: run `minefed node restore-reconcile` before the workers")
+
+
+_backup_commands(
+    node,
+    "node",
+    _node_target,
+    backup_help="""Back up the node (备份): database (pg_dump -Fc), attachments, key file and a
+    manifest with SHA-256 sums, into a new directory of mode 0600 files (docs/deployment.md).""",
+    restore_help="""Restore a node backup (恢复) with the api, worker and beat stopped: check its
+    checksums, replace the database and files, migrate to head, then reconcile (delete
+    again what was deleted after the backup; catch up the outbox numbering with the hub).
+    Without --yes only says what would be replaced. Exit 1 on any problem.""",
+    replaces="Replace the database, attachments and key file.",
+    restore_flag=(
+        "--no-reconcile",
+        "Skip restore-reconcile (run `minefed node restore-reconcile` before the workers!).",
+    ),
+    restore=_node_restore,
+)
 
 
 # ---------------------------------------------------------------- central: the national hub
@@ -639,63 +708,46 @@ def central_migrate(revision: str) -> None:
     click.echo(f"hub database migrated to {revision}")
 
 
-@central.command("backup")
-@click.option(
-    "--to",
-    "to_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory that receives minefed-hub-<UTC timestamp>/.",
-)
-def central_backup(to_dir: Path) -> None:
-    """Back up the hub (备份): database (pg_dump -Fc), key file and a manifest with
-    SHA-256 sums and the log size, into a new directory of mode 0600 files. Production
-    also archives WAL for point-in-time recovery (docs/deployment.md)."""
+def _hub_target() -> Any:
     from central.config import get_settings
-    from minefed.backup import BackupError, backup, hub_target
+    from minefed.backup import hub_target
 
-    try:
-        made = backup(hub_target(get_settings()), to_dir)
-    except BackupError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"backup written to {made}")
+    return hub_target(get_settings())
 
 
-@central.command("restore")
-@click.option(
-    "--from",
-    "from_dir",
-    required=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="A minefed-hub-<timestamp>/ directory made by `minefed central backup`.",
-)
-@click.option("--yes", is_flag=True, help="Replace the database and the key file.")
-@click.option(
-    "--accept-log-rollback",
-    is_flag=True,
-    help="Restore even if the backup's transparency log is shorter than the database's "
-    "(every witness will raise a fork alarm).",
-)
-def central_restore(from_dir: Path, yes: bool, accept_log_rollback: bool) -> None:
-    """Restore a hub backup (恢复) with the api, worker and beat stopped: check its
-    checksums, refuse to roll the transparency log back, replace the database and key
-    file, migrate to head. Without --yes only says what would be replaced."""
-    from central.config import get_settings
+def _hub_restore(from_dir: Path, yes: bool, accept_log_rollback: bool) -> None:
     from central.migrate import upgrade
-    from minefed.backup import BackupError, hub_target, restore
+    from minefed.backup import restore
 
-    try:
-        restore(
-            hub_target(get_settings()),
-            from_dir,
-            yes=yes,
-            echo=click.echo,
-            accept_log_rollback=accept_log_rollback,
-            migrate=upgrade,
-        )
-    except BackupError as exc:
-        raise click.ClickException(str(exc)) from None
+    restore(
+        _hub_target(),
+        from_dir,
+        yes=yes,
+        echo=click.echo,
+        accept_log_rollback=accept_log_rollback,
+        migrate=upgrade,
+    )
     click.echo("restored: start the api, worker and beat")
+
+
+_backup_commands(
+    central,
+    "hub",
+    _hub_target,
+    backup_help="""Back up the hub (备份): database (pg_dump -Fc), key file and a manifest with
+    SHA-256 sums and the log size, into a new directory of mode 0600 files. Production
+    also archives WAL for point-in-time recovery (docs/deployment.md).""",
+    restore_help="""Restore a hub backup (恢复) with the api, worker and beat stopped: check its
+    checksums, refuse to roll the transparency log back, replace the database and key
+    file, migrate to head. Without --yes only says what would be replaced.""",
+    replaces="Replace the database and the key file.",
+    restore_flag=(
+        "--accept-log-rollback",
+        "Restore even if the backup's transparency log is shorter than the database's "
+        "(every witness will raise a fork alarm).",
+    ),
+    restore=_hub_restore,
+)
 
 
 @central.command("keygen")
@@ -1032,37 +1084,16 @@ def central_log_sequence() -> None:
         click.echo(f"signed checkpoint of size {size}")
 
 
-@central.command("worker")
-@click.option("--concurrency", default=1, show_default=True, type=int, help="worker processes")
-@click.option("--beat", "with_beat", is_flag=True, help="Also run beat inside (one hub only).")
-@click.option("--loglevel", default="INFO", show_default=True)
-def central_worker(concurrency: int, with_beat: bool, loglevel: str) -> None:
-    """Run a Celery worker for the hub's tasks (log.sequence, statistics.refresh)."""
-    from central.worker import celery_app
-
-    argv = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}"]
-    argv += ["--without-gossip", "--without-mingle"]
-    if with_beat:
-        argv.append("--beat")
-    celery_app.worker_main(argv)
-
-
-@central.command("beat")
-@click.option(
-    "--schedule",
-    "schedule_file",
-    default="celerybeat-schedule",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="Where beat keeps its schedule state.",
+_celery_commands(
+    central,
+    "central.worker",
+    concurrency=1,
+    one="hub",
+    pool=False,
+    worker_help="Run a Celery worker for the hub's tasks (log.sequence, statistics.refresh).",
+    beat_help="""Run Celery beat for the hub: schedules log.sequence and statistics.refresh
+    (every MINEFED_CENTRAL_LOG_SEQUENCE_INTERVAL_S / _STATS_REFRESH_INTERVAL_S).""",
 )
-@click.option("--loglevel", default="INFO", show_default=True)
-def central_beat(schedule_file: str, loglevel: str) -> None:
-    """Run Celery beat for the hub: schedules log.sequence and statistics.refresh
-    (every MINEFED_CENTRAL_LOG_SEQUENCE_INTERVAL_S / _STATS_REFRESH_INTERVAL_S)."""
-    from central.worker import celery_app
-
-    celery_app.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule_file}"])
 
 
 @main.command("verify")

@@ -32,8 +32,8 @@ from fastapi import Depends, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from node.deps import ActorDep
-from node.errors import Forbidden
+from node.deps import current_actor
+from node.errors import Forbidden, NodeError
 from node.jurisdiction import PROVINCIAL_ROLES, REGULATOR_ROLES
 from node.principal import Actor
 from schemas.enums import Role
@@ -102,30 +102,45 @@ def public(note: str) -> Any:
     return _declared(check, Access("public", frozenset(), Scope.NONE, note))
 
 
+def _role_refused(actor: Actor, allowed: frozenset[str]) -> NodeError:
+    return Forbidden(
+        "当前账号无权执行此操作",
+        f"role {actor.role} may not do this (allowed: {', '.join(sorted(allowed))})",
+        code="role_not_allowed",
+    )
+
+
+def _password_refused() -> NodeError:
+    return Forbidden(
+        "请先修改初始密码或一次性密码",
+        "set a new password first (the current one is initial or one-time)",
+        code="password_change_required",
+    )
+
+
 def allow(
     roles: frozenset[str],
     scope: Scope,
     note: str = "",
     *,
     password_change_ok: bool = False,
+    actor: Callable[..., Actor] = current_actor,
+    role_refused: Callable[[Actor, frozenset[str]], NodeError] = _role_refused,
+    password_refused: Callable[[], NodeError] = _password_refused,
 ) -> Any:
-    """Logged-in accounts of ``roles`` only; ``scope`` is the jurisdiction rule."""
+    """Logged-in accounts of ``roles`` only; ``scope`` is the jurisdiction rule.
+
+    The pages (``node/web/session.py``) declare theirs with this too, passing the
+    dependency that resolves their ``actor`` (a page session) and their own refusals.
+    """
     allowed = frozenset(roles)
 
-    def check(actor: ActorDep) -> Actor:
-        if actor.role not in allowed:
-            raise Forbidden(
-                "当前账号无权执行此操作",
-                f"role {actor.role} may not do this (allowed: {', '.join(sorted(allowed))})",
-                code="role_not_allowed",
-            )
-        if actor.must_change_password and not password_change_ok:
-            raise Forbidden(
-                "请先修改初始密码或一次性密码",
-                "set a new password first (the current one is initial or one-time)",
-                code="password_change_required",
-            )
-        return actor
+    def check(resolved: Actor = Depends(actor)) -> Actor:
+        if resolved.role not in allowed:
+            raise role_refused(resolved, allowed)
+        if resolved.must_change_password and not password_change_ok:
+            raise password_refused()
+        return resolved
 
     return _declared(check, Access("users", allowed, scope, note, password_change_ok))
 

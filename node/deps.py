@@ -1,4 +1,4 @@
-"""Request dependencies: the session (one transaction per request), the actor, roles."""
+"""Request dependencies: the session (one transaction per request), the actor."""
 
 from __future__ import annotations
 
@@ -58,56 +58,48 @@ def client_address(request: Request, settings: NodeSettings) -> str | None:
     return peer
 
 
-def current_actor(
+def _csrf_refused() -> Forbidden:
+    return Forbidden("缺少或错误的 CSRF 令牌", "missing or wrong X-CSRF-Token", code="csrf_failed")
+
+
+def credential_actor(
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
+    session: Session,
+    settings: NodeSettings,
+    now: datetime,
+    credential: tuple[str, str],
+    csrf_sent: str | None,
+    *,
+    unauthenticated: type[NotAuthenticated] = NotAuthenticated,
+    csrf_refused: Callable[[], Forbidden] = _csrf_refused,
 ) -> Actor:
-    """The account behind this request: a bearer token, or a page session cookie.
+    """The account behind ``credential`` (its secret and kind, bearer or session).
 
-    Security: a bearer token (``Authorization: Bearer``) is used as is; a
-    session cookie authenticates only with its CSRF token (``X-CSRF-Token``)
-    on any method that can change something, because a browser sends cookies
-    on cross-site requests too. A token of one kind is never accepted as the
-    other. Tokens are looked up by SHA-256; a disabled, deleted or reset
+    Security: tokens are looked up by SHA-256, and a token of one kind is never
+    accepted as the other. A session authenticates only with its CSRF token
+    (``csrf_sent``) on any method that can change something, because a browser
+    sends cookies on cross-site requests too. A disabled, deleted or reset
     account's tokens are revoked when that happens, and ``is_active`` is
-    checked here as well.
+    checked here as well. The API and the pages (``node/web/session.py``) both
+    resolve their actor here; they differ only in where the credential and the
+    CSRF token come from and in the errors they raise (``unauthenticated``,
+    ``csrf_refused``).
     """
-    from node.auth.tokens import (
-        BEARER,
-        CSRF_HEADER,
-        SAFE_METHODS,
-        SESSION,
-        SESSION_COOKIE,
-        csrf_matches,
-        token_digest,
-    )
+    from node.auth.tokens import SAFE_METHODS, SESSION, csrf_matches, token_digest
 
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if token:
-        secret, kind = token, BEARER
-    elif cookie:
-        secret, kind = cookie, SESSION
-    else:
-        raise NotAuthenticated("请先登录", "authentication required", code="not_authenticated")
-    now: datetime = clock.now()
+    secret, kind = credential
     digest = token_digest(secret)
     row = session.get(ApiToken, digest)
     if row is None or row.kind != kind or row.revoked_at is not None or row.expires_at <= now:
-        raise NotAuthenticated(
+        raise unauthenticated(
             "登录已失效，请重新登录", "token invalid, expired or revoked", code="invalid_token"
         )
     unsafe = request.method.upper() not in SAFE_METHODS
-    sent = request.headers.get(CSRF_HEADER)
-    if kind == SESSION and unsafe and not csrf_matches(settings.secret_key, secret, sent):
-        raise Forbidden(
-            "缺少或错误的 CSRF 令牌", "missing or wrong X-CSRF-Token", code="csrf_failed"
-        )
+    if kind == SESSION and unsafe and not csrf_matches(settings.secret_key, secret, csrf_sent):
+        raise csrf_refused()
     user = session.get(User, row.user_id)
     if user is None or not user.is_active or user.deleted_at is not None:
-        raise NotAuthenticated("账号已停用", "account disabled", code="account_disabled")
+        raise unauthenticated("账号已停用", "account disabled", code="account_disabled")
     return Actor(
         user_id=user.id,
         username=user.username,
@@ -122,20 +114,27 @@ def current_actor(
     )
 
 
+def current_actor(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Actor:
+    """The account behind this request: a bearer token, or a page session cookie
+    with its CSRF token in ``X-CSRF-Token`` (:func:`credential_actor`)."""
+    from node.auth.tokens import BEARER, CSRF_HEADER, SESSION, SESSION_COOKIE
+
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if token:
+        credential = (token, BEARER)
+    elif cookie:
+        credential = (cookie, SESSION)
+    else:
+        raise NotAuthenticated("请先登录", "authentication required", code="not_authenticated")
+    return credential_actor(
+        request, session, settings, clock.now(), credential, request.headers.get(CSRF_HEADER)
+    )
+
+
 ActorDep = Annotated[Actor, Depends(current_actor)]
-
-
-def require_roles(*roles: str) -> Callable[[Actor], Actor]:
-    """A dependency that lets only the named roles through (403 otherwise)."""
-    allowed = frozenset(roles)
-
-    def check(actor: ActorDep) -> Actor:
-        if actor.role not in allowed:
-            raise Forbidden(
-                "当前账号无权执行此操作",
-                f"role {actor.role} may not do this (allowed: {', '.join(sorted(allowed))})",
-                code="role_not_allowed",
-            )
-        return actor
-
-    return check

@@ -12,13 +12,6 @@ T = TypeVar("T")
 MAX_PAGE_SIZE = 200
 
 
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int
-    page: int
-    page_size: int
-
-
 class PageParams(BaseModel):
     page: int
     page_size: int
@@ -26,6 +19,18 @@ class PageParams(BaseModel):
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.page_size
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+
+    @classmethod
+    def of(cls, items: list[T], total: int, paging: PageParams) -> Page[T]:
+        """The page ``paging`` asked for: ``items`` of ``total``."""
+        return cls(items=items, total=total, page=paging.page, page_size=paging.page_size)
 
 
 def page_params(

@@ -195,9 +195,4 @@ def list_accounts(
         .offset(paging.offset)
         .limit(paging.page_size)
     ).all()
-    return Page(
-        items=[_out(u, c) for u, c in rows],
-        total=total,
-        page=paging.page,
-        page_size=paging.page_size,
-    )
+    return Page.of([_out(u, c) for u, c in rows], total, paging)

@@ -27,8 +27,9 @@ from sqlmodel import Session
 
 from node.config import NodeSettings
 from node.errors import Conflict, Unavailable
-from node.sync.client import HubClient, HubError
+from node.sync.client import HubError
 from node.sync.publish import enrollment
+from node.sync.service import hub_client
 from sync.clock import Clock
 
 __all__ = ["UsccClaims"]
@@ -81,14 +82,7 @@ class UsccClaims:
         }
         timeout = self.settings.sync_http_timeout_s
         with httpx.Client(transport=self.transport, timeout=timeout) as http:
-            client = HubClient(
-                http,
-                self.settings.hub_url or federation.hub_url,
-                federation.node_id,
-                key,
-                self.clock,
-                timeout,
-            )
+            client = hub_client(http, self.settings, federation, key, self.clock)
             try:
                 client.claim_uscc(body)
             except HubError as exc:

@@ -130,12 +130,7 @@ def list_own(
     purpose: Annotated[AttachmentPurpose | None, Query(description="附件用途 / purpose")] = None,
 ) -> Page[AttachmentOut]:
     rows, total = service.list_own(session, actor, paging, purpose)
-    return Page(
-        items=[AttachmentOut.of(r) for r in rows],
-        total=total,
-        page=paging.page,
-        page_size=paging.page_size,
-    )
+    return Page.of([AttachmentOut.of(r) for r in rows], total, paging)
 
 
 @router.get(

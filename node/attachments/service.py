@@ -26,6 +26,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any, BinaryIO
 
 from sqlalchemy import ColumnElement, func
@@ -292,6 +293,27 @@ def delete(
             record_ids=[str(r.id) for r in in_use],
         )
     _lock_content(session, row.sha256)
+    remove(
+        session,
+        storage,
+        row,
+        actor,
+        "attachment.deleted",
+        {"filename": row.filename, "sha256": row.sha256},
+    )
+
+
+def remove(
+    session: Session,
+    storage: AttachmentStorage,
+    row: Attachment,
+    actor: Actor | None,
+    action: str,
+    detail: dict[str, Any],
+    at: datetime | None = None,
+) -> None:
+    """Delete an attachment row, audited as ``action``; the stored object goes with the
+    last row that names it (``content_removed`` in the event's detail)."""
     session.delete(row)
     session.flush()
     shared = session.exec(
@@ -300,10 +322,11 @@ def delete(
     record_event(
         session,
         actor,
-        "attachment.deleted",
+        action,
         "attachment",
         row.id,
-        {"filename": row.filename, "sha256": row.sha256, "content_removed": shared is None},
+        {**detail, "content_removed": shared is None},
+        at=at,
     )
     if shared is None:
         # Last: if anything above fails, the bytes are still there for the kept row.

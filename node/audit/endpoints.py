@@ -110,9 +110,4 @@ def list_events(
         .offset(paging.offset)
         .limit(paging.page_size)
     ).all()
-    return Page(
-        items=[AuditEventOut.of(e) for e in events],
-        total=total,
-        page=paging.page,
-        page_size=paging.page_size,
-    )
+    return Page.of([AuditEventOut.of(e) for e in events], total, paging)

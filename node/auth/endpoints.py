@@ -8,12 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
 from node.access import SelfDep, public
 from node.auth import service
 from node.auth.tokens import SESSION, SESSION_COOKIE, csrf_token
-from node.config import Environment
+from node.config import Environment, NodeSettings
 from node.deps import ClockDep, SessionDep, SettingsDep, client_address
+from node.models import User
+from sync.clock import Clock
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -50,6 +53,40 @@ class MeOut(BaseModel):
 class PasswordChange(BaseModel):
     old_password: str = Field(title="原密码（或一次性密码）", min_length=1, max_length=200)
     new_password: str = Field(title="新密码", min_length=1, max_length=200)
+
+
+def log_in_session(
+    request: Request,
+    session: Session,
+    settings: NodeSettings,
+    clock: Clock,
+    username: str,
+    password: str,
+) -> tuple[str, User]:
+    """Check the password and open a page session (here and on the login page,
+    ``node/web/login.py``): its secret, shown once, and the account."""
+    return service.login(
+        session,
+        username,
+        password,
+        clock.now(),
+        client_address(request, settings),
+        settings.session_ttl_s,
+        kind=SESSION,
+    )
+
+
+def set_session_cookie(response: Response, secret: str, settings: NodeSettings) -> None:
+    """The page session's cookie: HttpOnly, SameSite=Lax, Secure in production."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        max_age=settings.session_ttl_s,
+        httponly=True,
+        samesite="lax",
+        secure=settings.environment == Environment.production,
+        path="/",
+    )
 
 
 @router.post(
@@ -94,24 +131,8 @@ def open_session(
 ) -> SessionOut:
     """Sets an HttpOnly, SameSite=Lax cookie (Secure in production) and answers the CSRF
     token that every unsafe request of the session must carry in `X-CSRF-Token`."""
-    secret, user = service.login(
-        session,
-        form.username,
-        form.password,
-        clock.now(),
-        client_address(request, settings),
-        settings.session_ttl_s,
-        kind=SESSION,
-    )
-    response.set_cookie(
-        SESSION_COOKIE,
-        secret,
-        max_age=settings.session_ttl_s,
-        httponly=True,
-        samesite="lax",
-        secure=settings.environment == Environment.production,
-        path="/",
-    )
+    secret, user = log_in_session(request, session, settings, clock, form.username, form.password)
+    set_session_cookie(response, secret, settings)
     return SessionOut(
         csrf_token=csrf_token(settings.secret_key, secret),
         expires_in=settings.session_ttl_s,

@@ -98,6 +98,36 @@ def _version(session: Session, record_id: uuid.UUID, version_no: int) -> RecordV
     ).first()
 
 
+def _check_sender(record: Record, sender: str, *, filing: bool = False) -> None:
+    """Ownership of a record held here: a filing or its withdrawal comes only from the
+    node it was filed through (``filing``), a decision, tombstone or accident notice
+    only from the record's owner."""
+    if filing:
+        if record.home_node != sender:
+            raise NotOwner(f"record {record.id} was not filed through {sender}")
+    elif record.owner_node != sender:
+        raise NotOwner(f"record {record.id} is not owned by {sender}")
+
+
+def _changed(
+    session: Session,
+    record: Record,
+    contractor: Contractor | None,
+    action: str,
+    detail: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Keep a changed record, refresh its search index and audit what came in."""
+    record.updated_at = now
+    session.add(record)
+    session.flush()
+    if contractor is None:
+        contractor = session.get(Contractor, record.contractor_id)
+        assert contractor is not None
+    reindex(session, record, contractor)
+    record_event(session, None, action, record.kind, record.id, detail, at=now)
+
+
 # ---------------------------------------------------------------- at the location node
 
 
@@ -152,10 +182,12 @@ def apply_filing_submit(
         )
         session.add(record)
         session.flush()
-    elif record.home_node != envelope.sender or record.contractor_id != contractor.id:
-        raise NotOwner(f"record {record_id} was not filed through {envelope.sender}")
-    elif _version(session, record_id, p.version_no) is not None:
-        return  # this version is here already
+    else:
+        _check_sender(record, envelope.sender, filing=True)
+        if record.contractor_id != contractor.id:
+            raise NotOwner(f"record {record_id} was not filed through {envelope.sender}")
+        if _version(session, record_id, p.version_no) is not None:
+            return  # this version is here already
     division = review_division(p.kind, data, contractor)
     session.add(
         RecordVersion(
@@ -170,18 +202,13 @@ def apply_filing_submit(
     )
     record.latest_version_no = max(record.latest_version_no, p.version_no)
     record.state = ReviewState.SUBMITTED
-    record.updated_at = now
-    session.add(record)
-    session.flush()
-    reindex(session, record, contractor)
-    record_event(
+    _changed(
         session,
-        None,
+        record,
+        contractor,
         "crossprov.filing_received",
-        record.kind,
-        record.id,
         {"version": p.version_no, "from": envelope.sender, "review_division": division},
-        at=now,
+        now,
     )
 
 
@@ -196,8 +223,7 @@ def apply_filing_withdraw(
     record = _record(session, p.record_id)
     if record is None:
         return
-    if record.home_node != envelope.sender:
-        raise NotOwner(f"record {p.record_id} was not filed through {envelope.sender}")
+    _check_sender(record, envelope.sender, filing=True)
     version = _version(session, record.id, p.version_no)
     if (
         version is None
@@ -224,15 +250,7 @@ def apply_filing_withdraw(
         return
     record.latest_version_no = previous.version_no
     record.state = previous.state
-    record.updated_at = now
-    session.add(record)
-    session.flush()
-    contractor = session.get(Contractor, record.contractor_id)
-    assert contractor is not None
-    reindex(session, record, contractor)
-    record_event(
-        session, None, "crossprov.filing_withdrawn", record.kind, record.id, detail, at=now
-    )
+    _changed(session, record, None, "crossprov.filing_withdrawn", detail, now)
 
 
 # ---------------------------------------------------------------- at the home node
@@ -249,8 +267,7 @@ def apply_review_decision(
     record = _record(session, p.record_id)
     if record is None:
         raise SchemaInvalid(f"no record {p.record_id} here (deleted as a draft meanwhile?)")
-    if record.owner_node != envelope.sender:
-        raise NotOwner(f"record {p.record_id} is not owned by {envelope.sender}")
+    _check_sender(record, envelope.sender)
     data = _revealed(p.data, disclosures)
     version = _version(session, record_id, p.version_no)
     if version is not None and version.state == ReviewState.APPROVED:
@@ -278,20 +295,13 @@ def apply_review_decision(
     if p.decision == "approved":
         record.current_version_no = max(record.current_version_no or 0, p.version_no)
         record.published_at = decided_at
-    record.updated_at = now
-    session.add(record)
-    session.flush()
-    contractor = session.get(Contractor, record.contractor_id)
-    assert contractor is not None
-    reindex(session, record, contractor)
-    record_event(
+    _changed(
         session,
+        record,
         None,
         "crossprov.decision_received",
-        record.kind,
-        record.id,
         {"version": p.version_no, "decision": p.decision, "from": envelope.sender},
-        at=now,
+        now,
     )
 
 
@@ -305,8 +315,6 @@ def apply_record_tombstone(
         raise NotOwner(f"payload owner {p.owner} is not the sender {envelope.sender}")
     record_id = uuid.UUID(p.record_id)
     record = _record(session, p.record_id)
-    if record is not None and record.owner_node != envelope.sender:
-        raise NotOwner(f"record {p.record_id} is not owned by {envelope.sender}")
     if record is None:
         from sqlalchemy.dialects.postgresql import insert
 
@@ -332,6 +340,7 @@ def apply_record_tombstone(
             at=now,
         )
         return
+    _check_sender(record, envelope.sender)
     contractor_id = record.contractor_id
     delete_record(session, record, reason=p.reason, now=now, own_node=None)
     if p.reason == "retention":
@@ -375,10 +384,10 @@ def apply_accident_notice(
         )
         session.add(record)
         session.flush()
-    elif record.owner_node != envelope.sender:
-        raise NotOwner(f"record {p.record_id} is not owned by {envelope.sender}")
-    elif _version(session, record_id, p.version_no) is not None:
-        return
+    else:
+        _check_sender(record, envelope.sender)
+        if _version(session, record_id, p.version_no) is not None:
+            return
     session.add(
         RecordVersion(
             record_id=record_id,
@@ -393,18 +402,13 @@ def apply_accident_notice(
     record.latest_version_no = max(record.latest_version_no, p.version_no)
     record.current_version_no = record.latest_version_no
     record.related_record_id = uuid.UUID(p.related_record_id) if p.related_record_id else None
-    record.updated_at = now
-    session.add(record)
-    session.flush()
-    reindex(session, record, contractor)
-    record_event(
+    _changed(
         session,
-        None,
+        record,
+        contractor,
         "crossprov.accident_notice_received",
-        record.kind,
-        record.id,
         {"version": p.version_no, "from": envelope.sender},
-        at=now,
+        now,
     )
 
 

@@ -52,9 +52,4 @@ def elsewhere(
         .offset(paging.offset)
         .limit(paging.page_size)
     ).all()
-    return Page(
-        items=[RecordOut.of(r, c) for r, c in rows],
-        total=total,
-        page=paging.page,
-        page_size=paging.page_size,
-    )
+    return Page.of([RecordOut.of(r, c) for r, c in rows], total, paging)

@@ -7,12 +7,12 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlmodel import Session
 
 from node.access import ALL, REGULATORS, Scope, allow
-from node.deps import ActorDep, SessionDep, SettingsDep, require_roles
+from node.deps import ActorDep, SessionDep, SettingsDep
 from node.entry import repository, service
 from node.entry.schemas import (
     AccidentCorrection,
@@ -25,7 +25,6 @@ from node.entry.schemas import (
 )
 from node.errors import Forbidden, InvalidInput
 from node.filing.endpoints import record_detail
-from node.jurisdiction import REGULATOR_ROLES
 from node.models import Record
 from node.pagination import Page, PageDep
 from node.principal import Actor
@@ -38,8 +37,6 @@ _READ = allow(
 )
 
 router = APIRouter(tags=["entry"])
-
-RegulatorDep = Annotated[Actor, Depends(require_roles(*REGULATOR_ROLES))]
 
 
 def _detail(session: Session, actor: Actor, record: Record, settings: Any) -> EntryDetail:
@@ -59,7 +56,7 @@ def _form(body: BaseModel) -> dict[str, Any]:
     dependencies=[_ENTER],
 )
 def enter_accident(
-    body: AccidentCreate, actor: RegulatorDep, session: SessionDep, settings: SettingsDep
+    body: AccidentCreate, actor: ActorDep, session: SessionDep, settings: SettingsDep
 ) -> EntryDetail:
     record = service.enter(session, actor, RecordKind.ACCIDENT, _form(body))
     return _detail(session, actor, record, settings)
@@ -74,7 +71,7 @@ def enter_accident(
     dependencies=[_ENTER],
 )
 def report_to_licensing_authority(
-    actor: RegulatorDep,
+    actor: ActorDep,
     session: SessionDep,
     year: Annotated[
         int | None, Query(ge=1949, le=2199, description="年份，默认今年 / year, default this year")
@@ -159,12 +156,7 @@ def list_accidents(
         county_code=county_code,
     )
     total, rows = repository.list_accidents(session, actor, filters, paging)
-    return Page(
-        items=[AccidentOut.of_row(r, v, c) for r, v, c in rows],
-        total=total,
-        page=paging.page,
-        page_size=paging.page_size,
-    )
+    return Page.of([AccidentOut.of_row(r, v, c) for r, v, c in rows], total, paging)
 
 
 @router.get(
@@ -189,7 +181,7 @@ def read_accident(
 def correct_accident(
     record_id: uuid.UUID,
     body: AccidentCorrection,
-    actor: RegulatorDep,
+    actor: ActorDep,
     session: SessionDep,
     settings: SettingsDep,
 ) -> EntryDetail:
@@ -207,7 +199,7 @@ def correct_accident(
     dependencies=[_ENTER],
 )
 def enter_reward_penalty(
-    body: RewardPenaltyCreate, actor: RegulatorDep, session: SessionDep, settings: SettingsDep
+    body: RewardPenaltyCreate, actor: ActorDep, session: SessionDep, settings: SettingsDep
 ) -> EntryDetail:
     record = service.enter(session, actor, RecordKind.REWARD_PENALTY, _form(body))
     return _detail(session, actor, record, settings)
@@ -237,7 +229,7 @@ def read_reward_penalty(
 def correct_reward_penalty(
     record_id: uuid.UUID,
     body: RewardPenaltyCorrection,
-    actor: RegulatorDep,
+    actor: ActorDep,
     session: SessionDep,
     settings: SettingsDep,
 ) -> EntryDetail:

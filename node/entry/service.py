@@ -161,10 +161,15 @@ def _published_version(
     return version
 
 
-def _notify_home(
+def _announce(
     session: Session, actor: Actor, record: Record, version: RecordVersion, contractor: Contractor
 ) -> None:
-    """An accident against another province's contractor reaches its home as a notice."""
+    """A version just published here: indexed, sent to the hub, and an accident against
+    another province's contractor sent to its home as a notice."""
+    reindex(session, record, contractor)
+    session.add(record)
+    session.flush()
+    publish_record(session, record, version, actor)
     province = actor.division_code[:2] + "0000"
     if record.kind == RecordKind.ACCIDENT and contractor.home_province_code != province:
         crossprov.relay_accident_notice(session, record, version, contractor, province, actor.now)
@@ -189,11 +194,7 @@ def enter(session: Session, actor: Actor, kind: RecordKind, data: dict[str, Any]
     session.add(record)
     session.flush()
     version = _published_version(session, actor, record, 1, data, owner_division)
-    reindex(session, record, contractor)
-    session.add(record)
-    session.flush()
-    publish_record(session, record, version, actor)
-    _notify_home(session, actor, record, version, contractor)
+    _announce(session, actor, record, version, contractor)
     record_event(
         session,
         actor,
@@ -301,11 +302,7 @@ def correct(
         session, actor, record, version_no, data, owner_division, correction_reason=reason
     )
     record.contractor_id = contractor.id
-    reindex(session, record, contractor)
-    session.add(record)
-    session.flush()
-    publish_record(session, record, version, actor)
-    _notify_home(session, actor, record, version, contractor)
+    _announce(session, actor, record, version, contractor)
     record_event(
         session,
         actor,

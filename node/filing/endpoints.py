@@ -150,12 +150,7 @@ def list_own(
         settings.licence_warning_days,
         settings.inspection_interval_days,
     )
-    return Page(
-        items=[RecordOut.of(r, contractor, flags.get(r.id)) for r in rows],
-        total=total,
-        page=paging.page,
-        page_size=paging.page_size,
-    )
+    return Page.of([RecordOut.of(r, contractor, flags.get(r.id)) for r in rows], total, paging)
 
 
 @router.get(

@@ -91,12 +91,7 @@ def list_records(
     flagged = flags_of(
         session, [r.id for r, _ in rows], flags.today, flags.warning_days, flags.inspection_days
     )
-    return Page(
-        items=[RecordOut.of(r, c, flagged.get(r.id)) for r, c in rows],
-        total=total,
-        page=paging.page,
-        page_size=paging.page_size,
-    )
+    return Page.of([RecordOut.of(r, c, flagged.get(r.id)) for r, c in rows], total, paging)
 
 
 def _enum_label(enum: type[RecordKind] | type[ReviewState] | type[AccidentGrade], key: str) -> str:
@@ -239,12 +234,7 @@ def list_contractors(
             .limit(paging.page_size)
         )
     )
-    return Page(
-        items=_summaries(session, actor, contractors),
-        total=total,
-        page=paging.page,
-        page_size=paging.page_size,
-    )
+    return Page.of(_summaries(session, actor, contractors), total, paging)
 
 
 def contractor_detail(

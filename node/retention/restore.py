@@ -33,10 +33,10 @@ from node.config import NodeSettings
 from node.db import SessionFactory, transaction
 from node.models import NodeFederation
 from node.retention.service import china_date, run
-from node.sync.client import HubClient, HubError
+from node.sync.client import HubError
 from node.sync.keystore import KeyFile
 from node.sync.publish import Publisher
-from node.sync.service import hub_url_of, pull
+from node.sync.service import hub_client, pull
 from sync.clock import Clock, SystemClock
 from sync.ingest import stream_name
 from sync.keys import SigningKey
@@ -143,14 +143,7 @@ def catch_up_numbering(
         peers = list(session.exec(select(PeerState.peer).order_by(col(PeerState.peer))).all())
     if federation is None:
         return {}
-    client = HubClient(
-        http,
-        hub_url_of(settings, federation),
-        federation.node_id,
-        key,
-        clock,
-        settings.sync_http_timeout_s,
-    )
+    client = hub_client(http, settings, federation, key, clock)
     moved: dict[str, dict[str, Any]] = {}
     for peer in peers:
         with transaction(factory) as session:

@@ -35,6 +35,7 @@ from sqlalchemy import delete, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
 
+from node.attachments.service import remove
 from node.attachments.storage import AttachmentStorage, FilesystemStorage
 from node.audit.service import record_event
 from node.db import SessionFactory, transaction
@@ -323,22 +324,7 @@ def delete_orphan_attachments(
 def _delete_attachment(
     session: Session, storage: AttachmentStorage, row: Attachment, now: datetime
 ) -> None:
-    session.delete(row)
-    session.flush()
-    shared = session.exec(
-        select(Attachment.id).where(Attachment.storage_key == row.storage_key).limit(1)
-    ).first()
-    record_event(
-        session,
-        None,
-        "retention.attachment_deleted",
-        "attachment",
-        row.id,
-        {"sha256": row.sha256, "content_removed": shared is None},
-        at=now,
-    )
-    if shared is None:
-        storage.delete(row.storage_key)
+    remove(session, storage, row, None, "retention.attachment_deleted", {"sha256": row.sha256}, now)
 
 
 def retire_contractor_if_gone(

@@ -102,7 +102,7 @@ def queue(
         )
         for r, v, c in rows
     ]
-    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    return Page.of(items, total, paging)
 
 
 @router.get(

@@ -74,12 +74,7 @@ def list_quarantine(
         .offset(paging.offset)
         .limit(paging.page_size)
     ).all()
-    return Page(
-        items=[QuarantineItem.of(r) for r in rows],
-        total=int(session.exec(count).one()),
-        page=paging.page,
-        page_size=paging.page_size,
-    )
+    return Page.of([QuarantineItem.of(r) for r in rows], int(session.exec(count).one()), paging)
 
 
 def _pending(session: SessionDep, quarantine_id: int, *, retry: bool) -> QuarantinedMessage:
@@ -202,12 +197,7 @@ def list_notices(
         .offset(paging.offset)
         .limit(paging.page_size)
     ).all()
-    return Page(
-        items=[_notice_out(r) for r in rows],
-        total=int(session.exec(count).one()),
-        page=paging.page,
-        page_size=paging.page_size,
-    )
+    return Page.of([_notice_out(r) for r in rows], int(session.exec(count).one()), paging)
 
 
 @router.post(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from node.sync.client import HubClient, HubError
 from node.sync.inbox import store_keyring
 from node.sync.keystore import KeyFile, stage_key_file, switch_key_file, write_new_key_file
 from node.sync.publish import Kick, Publisher, bind_publisher, publish_backlog
+from node.sync.service import hub_client
 from sync.clock import Clock
 from sync.errors import SyncError
 from sync.keys import KeyRecord, Keyring, SigningKey, VerifyKey, make_rotation_statement
@@ -192,18 +194,30 @@ def enroll(
     )
 
 
-def publish_all_pending(
-    session_factory: SessionFactory, publisher: Publisher, clock: Clock, batch: int = 500
+def _drain(
+    session_factory: SessionFactory,
+    publisher: Publisher,
+    clock: Clock,
+    backlog: Callable[..., int],
+    batch: int,
 ) -> int:
-    """Publish every approved version not yet published, ``batch`` per transaction."""
+    """Run ``backlog(session, now, limit=batch)`` one transaction at a time until it
+    queues less than a full batch; how many it queued in all."""
     total = 0
     while True:
         with transaction(session_factory) as session:
             bind_publisher(session, publisher)
-            queued = publish_backlog(session, clock.now(), limit=batch)
+            queued = backlog(session, clock.now(), limit=batch)
         total += queued
         if queued < batch:
             return total
+
+
+def publish_all_pending(
+    session_factory: SessionFactory, publisher: Publisher, clock: Clock, batch: int = 500
+) -> int:
+    """Publish every approved version not yet published, ``batch`` per transaction."""
+    return _drain(session_factory, publisher, clock, publish_backlog, batch)
 
 
 def report_all_accounts(
@@ -212,14 +226,7 @@ def report_all_accounts(
     """Report every account the hub has not been told about (``account.report``)."""
     from node.accounts.reports import report_backlog
 
-    total = 0
-    while True:
-        with transaction(session_factory) as session:
-            bind_publisher(session, publisher)
-            queued = report_backlog(session, clock.now(), limit=batch)
-        total += queued
-        if queued < batch:
-            return total
+    return _drain(session_factory, publisher, clock, report_backlog, batch)
 
 
 @dataclass
@@ -254,14 +261,7 @@ def rotate_key(
     now = clock.now()
     statement = make_rotation_statement(old, new.public(), federation.node_id, now)
     staged = stage_key_file(key_path, new, f".pending-{new.key_id}")
-    client = HubClient(
-        http,
-        settings.hub_url or federation.hub_url,
-        federation.node_id,
-        old,
-        clock,
-        settings.sync_http_timeout_s,
-    )
+    client = hub_client(http, settings, federation, old, clock)
     try:
         answer = client.rotate(statement, old)
         record = KeyRecord.from_dict(answer.get("key") or {})

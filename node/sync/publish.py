@@ -213,18 +213,26 @@ def publish_record(
         now=now,
         disclosures=disclosures,
     )
+    _record_publication(session, record, version, message.seq, now)
+    session.flush()
+    after_commit(session, publisher.kick)
+    return message
+
+
+def _record_publication(
+    session: Session, record: Record, version: RecordVersion, outbox_seq: int, now: datetime
+) -> None:
+    """The ledger row that says this version is queued for the hub, as message ``outbox_seq``."""
+    assert record.id is not None
     session.add(
         NodePublication(
             record_id=record.id,
             version_no=version.version_no,
             kind=record.kind,
-            outbox_seq=message.seq,
+            outbox_seq=outbox_seq,
             published_at=now,
         )
     )
-    session.flush()
-    after_commit(session, publisher.kick)
-    return message
 
 
 def publish_tombstone(
@@ -343,16 +351,7 @@ def _publish_many(
             now=now,
         )
         for (record, version), message in zip(part, messages, strict=True):
-            assert record.id is not None
-            session.add(
-                NodePublication(
-                    record_id=record.id,
-                    version_no=version.version_no,
-                    kind=record.kind,
-                    outbox_seq=message.seq,
-                    published_at=now,
-                )
-            )
+            _record_publication(session, record, version, message.seq, now)
         session.flush()
     if todo:
         after_commit(session, publisher.kick)

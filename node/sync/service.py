@@ -52,6 +52,7 @@ from sync.tables import OutboxMessage, PeerState, QuarantinedMessage, StreamCurs
 __all__ = [
     "PeerPush",
     "PullReport",
+    "hub_client",
     "hub_url_of",
     "pull",
     "push",
@@ -73,6 +74,24 @@ _MAX_RESENDS = 3
 def hub_url_of(settings: NodeSettings, federation: NodeFederation) -> str:
     """Where the hub is: the configured URL, else the one enrollment used."""
     return settings.hub_url or federation.hub_url
+
+
+def hub_client(
+    http: httpx.Client,
+    settings: NodeSettings,
+    federation: NodeFederation,
+    key: SigningKey | None,
+    clock: Clock,
+) -> HubClient:
+    """This node's client of the hub (at :func:`hub_url_of`), signing with ``key``."""
+    return HubClient(
+        http,
+        hub_url_of(settings, federation),
+        federation.node_id,
+        key,
+        clock,
+        settings.sync_http_timeout_s,
+    )
 
 
 def _federation(session_factory: SessionFactory) -> NodeFederation | None:
@@ -116,14 +135,7 @@ def push(
     federation = _federation(session_factory)
     if federation is None:
         return []
-    client = HubClient(
-        http,
-        hub_url_of(settings, federation),
-        federation.node_id,
-        key,
-        clock,
-        settings.sync_http_timeout_s,
-    )
+    client = hub_client(http, settings, federation, key, clock)
     with transaction(session_factory) as session:
         peers = due_peers(session, clock.now())
     return [
@@ -337,14 +349,7 @@ def pull(
     federation = _federation(session_factory)
     if federation is None:
         return report
-    client = HubClient(
-        http,
-        hub_url_of(settings, federation),
-        federation.node_id,
-        key,
-        clock,
-        settings.sync_http_timeout_s,
-    )
+    client = hub_client(http, settings, federation, key, clock)
     limit = settings.sync_batch_size
     for _ in range(_MAX_ROUNDS):
         with transaction(session_factory) as session:

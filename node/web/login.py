@@ -9,9 +9,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from node.access import ALL, Scope, public
 from node.auth import service
-from node.auth.tokens import SESSION, SESSION_COOKIE
-from node.config import Environment
-from node.deps import ClockDep, SessionDep, SettingsDep, client_address
+from node.auth.endpoints import log_in_session, set_session_cookie
+from node.auth.tokens import SESSION_COOKIE
+from node.deps import ClockDep, SessionDep, SettingsDep
 from node.errors import NodeError
 from node.principal import Actor
 from node.web.session import FormDep, attempt, page_allow
@@ -69,15 +69,7 @@ def login(
     try:
         secret, user = attempt(
             session,
-            lambda: service.login(
-                session,
-                username,
-                password,
-                clock.now(),
-                client_address(request, settings),
-                settings.session_ttl_s,
-                kind=SESSION,
-            ),
+            lambda: log_in_session(request, session, settings, clock, username, password),
         )
     except NodeError as exc:
         return render(
@@ -91,15 +83,7 @@ def login(
     else:
         target = next_path or ("/filings" if user.contractor_id else "/review")
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        secret,
-        max_age=settings.session_ttl_s,
-        httponly=True,
-        samesite="lax",
-        secure=settings.environment == Environment.production,
-        path="/",
-    )
+    set_session_cookie(response, secret, settings)
     return response
 
 

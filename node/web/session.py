@@ -8,34 +8,27 @@ CSRF token that is an HMAC of it. An HTML form cannot send the
 unsafe method. Bearer tokens are not accepted by the pages: a page is a
 browser's, and a browser has a cookie.
 
-:func:`page_allow` is the pages' access declaration: the same ``Access`` as
-``node.access.allow`` (so ``tests/test_route_access.py`` and ``x-access`` see
-it), resolved from the cookie; an anonymous visitor is sent to the login page,
-an account with an initial or one-time password to the password page.
+:func:`page_actor` resolves the session with the API's own check
+(``node.deps.credential_actor``), and :func:`page_allow`, the pages' access
+declaration, is ``node.access.allow`` (so ``tests/test_route_access.py`` and
+``x-access`` see it) with that actor and the pages' refusals: an anonymous
+visitor is sent to the login page, an account with an initial or one-time
+password to the password page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from node.access import Access, Scope
-from node.auth.tokens import (
-    CSRF_HEADER,
-    SAFE_METHODS,
-    SESSION,
-    SESSION_COOKIE,
-    csrf_matches,
-    csrf_token,
-)
-from node.deps import ClockDep, SessionDep, SettingsDep, client_address
+from node.access import Scope, allow
+from node.auth.tokens import CSRF_HEADER, SAFE_METHODS, SESSION, SESSION_COOKIE, csrf_token
+from node.deps import ClockDep, SessionDep, SettingsDep, credential_actor
 from node.errors import Forbidden, NodeError, NotAuthenticated
-from node.models import ApiToken, User
 from node.principal import Actor
 
 __all__ = [
@@ -69,6 +62,14 @@ async def read_form(request: Request) -> FormData:
 FormDep = Annotated[FormData, Depends(read_form)]
 
 
+def _csrf_refused() -> Forbidden:
+    return Forbidden(
+        "页面已过期（CSRF 校验失败），请刷新后重试",
+        "missing or wrong CSRF token: reload the page and try again",
+        code="csrf_failed",
+    )
+
+
 def page_actor(
     request: Request,
     session: SessionDep,
@@ -80,45 +81,38 @@ def page_actor(
 
     Security: only a ``session`` credential from the cookie is accepted; on an
     unsafe method the CSRF token must come with it (hidden form field
-    ``csrf_token`` or the ``X-CSRF-Token`` header), as for the API.
+    ``csrf_token`` or the ``X-CSRF-Token`` header), checked as for the API
+    (:func:`node.deps.credential_actor`).
     """
-    from node.auth.tokens import token_digest
-
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
         raise LoginRequired("请先登录", "log in first", code="not_authenticated")
-    now: datetime = clock.now()
-    digest = token_digest(secret)
-    row = session.get(ApiToken, digest)
-    if row is None or row.kind != SESSION or row.revoked_at is not None or row.expires_at <= now:
-        raise LoginRequired("登录已失效，请重新登录", "session expired", code="invalid_token")
-    if request.method.upper() not in SAFE_METHODS:
-        field = form.get("csrf_token")
-        sent = field if isinstance(field, str) else request.headers.get(CSRF_HEADER)
-        if not csrf_matches(settings.secret_key, secret, sent):
-            raise Forbidden(
-                "页面已过期（CSRF 校验失败），请刷新后重试",
-                "missing or wrong CSRF token: reload the page and try again",
-                code="csrf_failed",
-            )
-    user = session.get(User, row.user_id)
-    if user is None or not user.is_active or user.deleted_at is not None:
-        raise LoginRequired("账号已停用", "account disabled", code="account_disabled")
-    return Actor(
-        user_id=user.id,
-        username=user.username,
-        role=user.role,
-        division_code=user.division_code,
-        contractor_id=user.contractor_id,
-        client_address=client_address(request, settings),
-        now=now,
-        must_change_password=user.must_change_password,
-        credential_hash=digest,
-        credential_kind=SESSION,
+    field = form.get("csrf_token")
+    sent = field if isinstance(field, str) else request.headers.get(CSRF_HEADER)
+    return credential_actor(
+        request,
+        session,
+        settings,
+        clock.now(),
+        (secret, SESSION),
+        sent,
+        unauthenticated=LoginRequired,
+        csrf_refused=_csrf_refused,
     )
 
 
-PageActorDep = Annotated[Actor, Depends(page_actor)]
+def _role_refused(actor: Actor, allowed: frozenset[str]) -> NodeError:
+    return Forbidden(
+        "当前账号无权访问此页面",
+        f"role {actor.role} may not open this page",
+        code="role_not_allowed",
+    )
+
+
+def _password_refused() -> NodeError:
+    return PasswordChangeRequired(
+        "请先修改初始密码或一次性密码", "set a new password first", code="password_change_required"
+    )
 
 
 def page_allow(
@@ -129,27 +123,15 @@ def page_allow(
     password_change_ok: bool = False,
 ) -> Any:
     """A page route's access declaration: logged-in (page session) ``roles`` only."""
-    allowed = frozenset(roles)
-
-    def check(actor: PageActorDep) -> Actor:
-        if actor.role not in allowed:
-            raise Forbidden(
-                "当前账号无权访问此页面",
-                f"role {actor.role} may not open this page",
-                code="role_not_allowed",
-            )
-        if actor.must_change_password and not password_change_ok:
-            raise PasswordChangeRequired(
-                "请先修改初始密码或一次性密码",
-                "set a new password first",
-                code="password_change_required",
-            )
-        return actor
-
-    check.access = Access(  # type: ignore[attr-defined]
-        "users", allowed, scope, f"page: {note}" if note else "page", password_change_ok
+    return allow(
+        roles,
+        scope,
+        f"page: {note}" if note else "page",
+        password_change_ok=password_change_ok,
+        actor=page_actor,
+        role_refused=_role_refused,
+        password_refused=_password_refused,
     )
-    return Depends(check)
 
 
 def csrf_for(request: Request) -> str | None:
