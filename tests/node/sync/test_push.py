@@ -163,11 +163,15 @@ def test_two_requests_in_flight_deliver_a_backlog_in_order(
     settings = sync_settings.model_copy(update={"sync_batch_size": 2})
     queue(session, node_key, 5)
     (result,) = run(factory, http, settings, node_key, clock, in_flight=2)
-    assert (result.sent, result.acked, result.error) == (5, 5, None)
+    assert (result.acked, result.error) == (5, None)
+    # The requests run in threads: now and then the second reaches the hub first,
+    # finds a gap and is sent again (as test_an_answer_overtaken_by_another_is_not_a_restore
+    # makes happen every time); what reaches the hub's tables is in order all the same.
+    assert result.sent >= 5 and len(hub.requests) >= 3
     assert [r.envelope.seq for r in hub.applied] == [1, 2, 3, 4, 5]
     assert peer(session).acked_seq == 5
     # A connection each, so the hub's processes share the requests out.
-    assert [r.headers.get("connection") for r in hub.requests] == ["close"] * 3
+    assert {r.headers.get("connection") for r in hub.requests} == {"close"}
 
 
 class Overtaking(httpx.BaseTransport):
