@@ -189,6 +189,20 @@ def concealed_paths(payload: Mapping[str, Any], paths: Iterable[str]) -> list[st
     return sorted(found)
 
 
+def _check_new(disclosure: Disclosure, seen: set[str]) -> None:
+    """A disclosure's salt, and that its path has not been disclosed already (``seen``
+    collects the paths): the checks :func:`reveal` and :func:`reveal_with_slots` share."""
+    try:
+        salt = b64url_decode(disclosure.salt)
+    except ValueError as exc:
+        raise DisclosureError(f"salt at {disclosure.path} is not base64url") from exc
+    if len(salt) != SALT_BYTES:
+        raise DisclosureError(f"salt at {disclosure.path} is not {SALT_BYTES} bytes")
+    if disclosure.path in seen:
+        raise DisclosureError(f"two disclosures for {disclosure.path}")
+    seen.add(disclosure.path)
+
+
 def reveal(signed_payload: Mapping[str, Any], disclosures: Iterable[Disclosure]) -> dict[str, Any]:
     """Open the slots for which a disclosure is given, verifying each one.
 
@@ -202,15 +216,7 @@ def reveal(signed_payload: Mapping[str, Any], disclosures: Iterable[Disclosure])
     out: dict[str, Any] = json_copy(dict(signed_payload))
     seen: set[str] = set()
     for disclosure in disclosures:
-        try:
-            salt = b64url_decode(disclosure.salt)
-        except ValueError as exc:
-            raise DisclosureError(f"salt at {disclosure.path} is not base64url") from exc
-        if len(salt) != SALT_BYTES:
-            raise DisclosureError(f"salt at {disclosure.path} is not {SALT_BYTES} bytes")
-        if disclosure.path in seen:
-            raise DisclosureError(f"two disclosures for {disclosure.path}")
-        seen.add(disclosure.path)
+        _check_new(disclosure, seen)
         parent, key = _locate(out, disclosure.path)
         slot = parent[key]
         if not is_slot(slot):
@@ -243,15 +249,7 @@ def reveal_with_slots(
         return reveal(signed_payload, disclosures), slots(signed_payload)
     seen: set[str] = set()
     for disclosure in disclosures:
-        try:
-            salt = b64url_decode(disclosure.salt)
-        except ValueError as exc:
-            raise DisclosureError(f"salt at {disclosure.path} is not base64url") from exc
-        if len(salt) != SALT_BYTES:
-            raise DisclosureError(f"salt at {disclosure.path} is not {SALT_BYTES} bytes")
-        if disclosure.path in seen:
-            raise DisclosureError(f"two disclosures for {disclosure.path}")
-        seen.add(disclosure.path)
+        _check_new(disclosure, seen)
         place = places.get(disclosure.path)
         if place is None:
             # Not a slot of the signed payload: _locate gives reveal's exact error,
