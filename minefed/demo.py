@@ -210,10 +210,10 @@ class Demo:
         """Seed an empty node; None if it already has accounts."""
         from sqlmodel import select
 
-        from minefed.demo_data import one_password_hash, seed_node
+        from minefed.demo_data import seed_node
         from node.models import User
 
-        with _quiet("minefed.node"), one_password_hash(), province.session() as session:
+        with _quiet("minefed.node"), province.session() as session:
             if session.exec(select(User.id)).first() is not None:
                 return None
             accounts = seed_node(session, province.code, datetime.now(UTC))

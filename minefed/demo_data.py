@@ -18,17 +18,15 @@ In two steps, as a federation would see them:
 
 from __future__ import annotations
 
-import contextlib
 import random
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from node.accounts import service as accounts
 from node.accounts.service import create_user, register_contractor
+from node.auth.passwords import hash_password
 from node.entry import service as entry
 from node.filing import service as filing
 from node.models import Contractor, Record, User
@@ -90,28 +88,6 @@ def _actor(user: User, now: datetime) -> Actor:
         client_address="127.0.0.1",
         now=now,
     )
-
-
-@contextlib.contextmanager
-def one_password_hash(password: str = DEMO_PASSWORD) -> Iterator[None]:
-    """Hash the demo's one password once for all its accounts.
-
-    argon2id costs about a quarter of a second of CPU per hash on purpose, and the
-    demo creates a dozen accounts per province that all share the password it
-    prints: without this, hashing was half of the seeding's time.
-    """
-    namespace = vars(accounts)  # where create_user looks hash_password up
-    original: Callable[[str], str] = namespace["hash_password"]
-    hashed = original(password)
-
-    def cached(candidate: str) -> str:
-        return hashed if candidate == password else original(candidate)
-
-    namespace["hash_password"] = cached
-    try:
-        yield
-    finally:
-        namespace["hash_password"] = original
 
 
 def demo_counties(province_code: str) -> list[Division]:
@@ -229,6 +205,9 @@ def seed_node(
     short = short_name(province.name)
     mines = _mines(province_code)
     accounts_made: list[DemoAccount] = []
+    # argon2id costs about a quarter of a second of CPU per hash on purpose, and
+    # every demo account shares the one password: hashed once, not once per account.
+    password_hash = hash_password(DEMO_PASSWORD)
 
     def user(role: str, username: str, name: str, division: str, **kw: Any) -> User:
         u = create_user(
@@ -240,6 +219,7 @@ def seed_node(
             role=role,
             division_code=division,
             password=DEMO_PASSWORD,
+            password_hash=password_hash,
             must_change_password=False,
             **kw,
         )

@@ -88,8 +88,13 @@ def create_user(
     contractor: Contractor | None = None,
     must_change_password: bool = True,
     report: bool = True,
+    password_hash: str | None = None,
 ) -> User:
     """Create an account. ``actor`` None means the operator's CLI (bootstrap).
+
+    ``password_hash``: ``hash_password(password)`` made already, for a caller
+    creating many accounts with one password (the demo); the rules are still
+    checked on ``password``.
 
     ``report`` queues its ``account.report`` for the hub now (the caller does it
     later otherwise: see :func:`create_account`).
@@ -144,7 +149,7 @@ def create_user(
         role=role,
         division_code=division_code,
         contractor_id=contractor.id if contractor else None,
-        password_hash=hash_password(password),
+        password_hash=password_hash or hash_password(password),
         must_change_password=must_change_password,
     )
     session.add(user)
