@@ -1,10 +1,15 @@
 """The public search table: one row per published contractor, derived from ``hub_record``.
 
 ``hub_public_contractor`` is kept up to date by statement-level triggers on
-``hub_record`` (migration 0004): every statement that writes records
-recomputes the rows of the contractors it touched, once per contractor, with
-the SQL function ``hub_public_contractor_refresh(usccs, touched_at)``. A bulk
-load (``bench/hub_datagen.py``) rebuilds the whole table with
+``hub_record`` (migrations 0004 and 0007): the records a statement *inserts*
+are aggregated per contractor and merged into its row (counts added, maxima
+and sets combined: the cost follows the batch, not the contractor's history);
+a statement that *updates* records (a new version, a tombstone) recounts the
+touched contractors from their live records with the SQL function
+``hub_public_contractor_refresh(usccs, touched_at)``. ``name`` and
+``province_code`` are "the basic information's, else the records'": their two
+parts are kept apart (``basic_*``, ``record_*``) so that a merge stays exact.
+A bulk load (``bench/hub_datagen.py``) rebuilds the whole table with
 ``hub_public_contractor_rebuild()``.
 
 Search by name is by character n-grams (``name_grams``: every single
@@ -55,6 +60,11 @@ class HubPublicContractor(SQLModel, table=True):
     accident_count: int = 0
     reward_penalty_count: int = 0
     updated_at: datetime = Field(sa_column=tz_column())
+    # The parts of name and province_code (migration 0007), compared bytewise.
+    basic_name: str | None = Field(default=None, sa_column=Column(Text(collation="C")))
+    record_name: str | None = Field(default=None, sa_column=Column(Text(collation="C")))
+    basic_province: str | None = Field(default=None, sa_column=code_column())
+    record_province: str | None = Field(default=None, sa_column=code_column())
 
 
 # Open-data exports and ``updated_since`` read one kind in order of receipt. Declared

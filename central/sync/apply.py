@@ -10,8 +10,9 @@ Publications are applied in bulk (:class:`HubApplier` is a
 (schema, jurisdiction, disclosures, the form, the rows to write:
 :func:`prepare_publication`), then a run of them is written at once
 (:func:`write_publications`): ownership checked in order against the rows
-they touch (locked once), then one INSERT of the log entries and one upsert of
-the projections. A message applied alone goes the same way, as a run of one.
+they touch (locked once), then one INSERT of the log entries, one INSERT of the
+new records' projections and one UPDATE of those replaced by a newer version. A
+message applied alone goes the same way, as a run of one.
 
 Applying is idempotent per record version, because an operator may retry an
 old quarantined message long after newer versions arrived:
@@ -363,14 +364,11 @@ ORDER BY t.ord
 ON CONFLICT DO NOTHING
 """
 
-_UPSERT_RECORDS = """
-INSERT INTO hub_record (record_id, kind, owner, contractor_uscc, contractor_name,
-                        province_code, city_code, county_code, version_no, public_data,
-                        envelope, disclosures, approved_at, first_entered_at, received_at,
-                        deleted_at, delete_reason)
-SELECT t.record_id, t.kind, t.owner, t.contractor_uscc, t.contractor_name, t.province_code,
-       t.city_code, t.county_code, t.version_no, t.public_data::jsonb, t.envelope::jsonb,
-       t.disclosures::jsonb, t.approved_at, t.first_entered_at, t.received_at, NULL, NULL
+# New records are inserted and new versions update their rows, in two statements
+# (never one INSERT … ON CONFLICT DO UPDATE): the search table's triggers merge
+# what an INSERT adds and recount what an UPDATE changes (hub migration 0007), and
+# an upsert would show its inserted rows to both.
+_RECORD_ROWS = """
 FROM unnest(%(record_id)b::text[], %(kind)b::text[], %(owner)b::text[],
             %(contractor_uscc)b::text[], %(contractor_name)b::text[],
             %(province_code)b::text[], %(city_code)b::text[], %(county_code)b::text[],
@@ -380,22 +378,38 @@ FROM unnest(%(record_id)b::text[], %(kind)b::text[], %(owner)b::text[],
      AS t(record_id, kind, owner, contractor_uscc, contractor_name, province_code,
           city_code, county_code, version_no, public_data, envelope, disclosures,
           approved_at, first_entered_at, received_at)
-ON CONFLICT (record_id) DO UPDATE SET
-    contractor_uscc = EXCLUDED.contractor_uscc,
-    contractor_name = EXCLUDED.contractor_name,
-    province_code = EXCLUDED.province_code,
-    city_code = EXCLUDED.city_code,
-    county_code = EXCLUDED.county_code,
-    version_no = EXCLUDED.version_no,
-    public_data = EXCLUDED.public_data,
-    envelope = EXCLUDED.envelope,
-    disclosures = EXCLUDED.disclosures,
-    approved_at = EXCLUDED.approved_at,
-    first_entered_at = EXCLUDED.first_entered_at,
-    received_at = EXCLUDED.received_at
--- Defensive: the rows are locked and were checked before.
-WHERE hub_record.version_no < EXCLUDED.version_no AND hub_record.deleted_at IS NULL
 """
+
+_INSERT_RECORDS = f"""
+INSERT INTO hub_record (record_id, kind, owner, contractor_uscc, contractor_name,
+                        province_code, city_code, county_code, version_no, public_data,
+                        envelope, disclosures, approved_at, first_entered_at, received_at,
+                        deleted_at, delete_reason)
+SELECT t.record_id, t.kind, t.owner, t.contractor_uscc, t.contractor_name, t.province_code,
+       t.city_code, t.county_code, t.version_no, t.public_data::jsonb, t.envelope::jsonb,
+       t.disclosures::jsonb, t.approved_at, t.first_entered_at, t.received_at, NULL, NULL
+{_RECORD_ROWS}
+"""
+
+_UPDATE_RECORDS = f"""
+UPDATE hub_record AS r SET
+    contractor_uscc = t.contractor_uscc,
+    contractor_name = t.contractor_name,
+    province_code = t.province_code,
+    city_code = t.city_code,
+    county_code = t.county_code,
+    version_no = t.version_no,
+    public_data = t.public_data::jsonb,
+    envelope = t.envelope::jsonb,
+    disclosures = t.disclosures::jsonb,
+    approved_at = t.approved_at,
+    first_entered_at = t.first_entered_at,
+    received_at = t.received_at
+{_RECORD_ROWS}
+WHERE r.record_id = t.record_id
+  -- Defensive: the rows are locked and were checked before.
+  AND r.version_no < t.version_no AND r.deleted_at IS NULL
+"""  # noqa: S608 - made of this module's constants only
 
 
 def _write_log(session: Session, items: Sequence[PreparedPublication]) -> None:
@@ -415,28 +429,37 @@ def _write_log(session: Session, items: Sequence[PreparedPublication]) -> None:
     )
 
 
-def _write_projection(session: Session, items: Sequence[PreparedPublication]) -> None:
+def record_rows(items: Sequence[PreparedPublication]) -> dict[str, list[Any]]:
+    """The parameters of :data:`_INSERT_RECORDS` / :data:`_UPDATE_RECORDS` for ``items``."""
     payloads = [p.payload for p in items]
-    session.connection().exec_driver_sql(
-        _UPSERT_RECORDS,
-        {
-            "received_at": [p.received_at for p in items],
-            "record_id": [p.record_id for p in payloads],
-            "kind": [p.kind.value for p in payloads],
-            "owner": [p.envelope.sender for p in items],
-            "contractor_uscc": [p.contractor.uscc for p in payloads],
-            "contractor_name": [p.contractor.name for p in payloads],
-            "province_code": [p.province_code for p in payloads],
-            "city_code": [p.city_code for p in payloads],
-            "county_code": [p.county_code for p in payloads],
-            "version_no": [p.version_no for p in payloads],
-            "public_data": [p.public_data_json for p in items],
-            "envelope": [p.envelope_json for p in items],
-            "disclosures": [p.disclosures_json for p in items],
-            "approved_at": [parse_rfc3339(p.approved_at) for p in payloads],
-            "first_entered_at": [parse_rfc3339(p.first_entered_at) for p in payloads],
-        },
-    )
+    return {
+        "received_at": [p.received_at for p in items],
+        "record_id": [p.record_id for p in payloads],
+        "kind": [p.kind.value for p in payloads],
+        "owner": [p.envelope.sender for p in items],
+        "contractor_uscc": [p.contractor.uscc for p in payloads],
+        "contractor_name": [p.contractor.name for p in payloads],
+        "province_code": [p.province_code for p in payloads],
+        "city_code": [p.city_code for p in payloads],
+        "county_code": [p.county_code for p in payloads],
+        "version_no": [p.version_no for p in payloads],
+        "public_data": [p.public_data_json for p in items],
+        "envelope": [p.envelope_json for p in items],
+        "disclosures": [p.disclosures_json for p in items],
+        "approved_at": [parse_rfc3339(p.approved_at) for p in payloads],
+        "first_entered_at": [parse_rfc3339(p.first_entered_at) for p in payloads],
+    }
+
+
+def write_records(
+    session: Session, new: Sequence[PreparedPublication], replacing: Sequence[PreparedPublication]
+) -> None:
+    """The projection: ``new`` records inserted, ``replacing`` versions over their rows."""
+    connection = session.connection()
+    if new:
+        connection.exec_driver_sql(_INSERT_RECORDS, record_rows(new))
+    if replacing:
+        connection.exec_driver_sql(_UPDATE_RECORDS, record_rows(replacing))
 
 
 def write_publications(
@@ -472,6 +495,7 @@ def write_publications(
     }
     log: dict[tuple[str, int], PreparedPublication] = {}
     projection: dict[str, PreparedPublication] = {}
+    stored = set(held)  # records with a row before this run
     for i, item in enumerate(prepared):
         payload, sender = item.payload, item.envelope.sender
         existing = held.get(payload.record_id)
@@ -490,7 +514,11 @@ def write_publications(
     if log:
         _write_log(session, list(log.values()))
     if projection:
-        _write_projection(session, list(projection.values()))
+        write_records(
+            session,
+            [p for r, p in projection.items() if r not in stored],
+            [p for r, p in projection.items() if r in stored],
+        )
     return results
 
 
