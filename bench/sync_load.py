@@ -315,15 +315,27 @@ class Curve:
         return out
 
 
+_APPLIED = "SELECT coalesce(sum(last_seq), 0)::bigint FROM sync_cursor WHERE stream LIKE %s"
+
+
 def watch_drain(hub_conninfo: str, target: int, *, interval_s: float, stall_s: float) -> Curve:
-    """Count ``hub_record`` until it holds ``target`` rows (or nothing moves for ``stall_s``)."""
+    """Follow ``hub_record`` until it holds ``target`` rows (or nothing moves for ``stall_s``).
+
+    Counted once at the start; then every message the hub applies from the node
+    (its stream cursor, committed with the records) adds one: each is the
+    publication of a new record. Counting ``hub_record`` itself every 0.2 s
+    cost the hub's PostgreSQL a sixth of its time during the drain."""
     curve = Curve(target)
     last_change = time.monotonic()
     last_count = -1
+    pattern = f"{NODE_ID}>%"
     with psycopg.connect(hub_conninfo, autocommit=True) as conn:
+        (base,) = conn.execute("SELECT count(*) FROM hub_record").fetchone() or (0,)
+        (base_seq,) = conn.execute(_APPLIED, (pattern,)).fetchone() or (0,)
         while True:
             t = time.monotonic()
-            (count,) = conn.execute("SELECT count(*) FROM hub_record").fetchone() or (0,)
+            (seq,) = conn.execute(_APPLIED, (pattern,)).fetchone() or (0,)
+            count = base + seq - base_seq
             curve.samples.append((t, count))
             if count != last_count:
                 last_count, last_change = count, t
