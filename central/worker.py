@@ -17,6 +17,7 @@ from typing import Any
 from celery import Celery
 
 from central.config import CentralSettings, get_settings
+from minefed.gc_tuning import tune_celery
 from minefed.observability import use_for_celery
 
 __all__ = ["HUB_QUEUE", "beat_schedule", "celery_app", "make_celery"]
@@ -69,6 +70,7 @@ def make_celery(settings: CentralSettings, *, set_as_current: bool = False) -> C
 
 celery_app = make_celery(get_settings(), set_as_current=True)
 use_for_celery(get_settings().environment)  # MINEFED_LOG_FORMAT (docs/deployment.md)
+tune_celery()  # minefed/gc_tuning.py
 
 import central.statistics.tasks  # noqa: E402 - registers statistics.refresh
 import central.transparency.tasks  # noqa: E402, F401 - registers log.sequence

@@ -10,6 +10,7 @@ demo use kombu's SQLAlchemy transport over the node's own database (``sqla+…``
 
 from __future__ import annotations
 
+from minefed.gc_tuning import tune_celery
 from minefed.observability import use_for_celery
 from node.config import get_settings
 from node.sync.broker import make_celery
@@ -18,6 +19,7 @@ __all__ = ["celery_app"]
 
 celery_app = make_celery(get_settings(), set_as_current=True)
 use_for_celery(get_settings().environment)  # MINEFED_LOG_FORMAT (docs/deployment.md)
+tune_celery()  # minefed/gc_tuning.py
 
 import node.sync.tasks  # noqa: E402, F401 - registers sync.push, sync.pull, sync.sweep
 
