@@ -9,6 +9,7 @@ of ``hub_stat_cell``, whose size does not grow with the number of records.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -59,9 +60,50 @@ def document(
     "contracting modes, written-report and agreement rates, Order No. 62 flags.",
     dependencies=[_PUBLIC],
 )
-def public_stats(session: SessionDep, clock: ClockDep) -> JSONResponse:
-    doc = national_document(session, clock)
-    return JSONResponse(doc, headers={"Cache-Control": "public, max-age=60"})
+def public_stats(request: Request, session: SessionDep, clock: ClockDep) -> Response:
+    headers = {"Cache-Control": "public, max-age=60"}
+    version = repository.snapshot_version(session)
+    if version is None:  # before the first refresh: computed from the counters
+        return JSONResponse(national_document(session, clock), headers=headers)
+    body = _published(request).get(version, "json", lambda: _json_bytes(session, clock))
+    return Response(body, media_type="application/json", headers=headers)
+
+
+class _Published:
+    """What this process made of the stored snapshot (its JSON, its page), kept until
+    the snapshot changes: every answer then costs one small query, not a read of
+    the snapshot and its serialisation."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version: str | None = None
+        self._made: dict[str, Any] = {}
+
+    def get(self, version: str, what: str, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            if version == self._version and what in self._made:
+                return self._made[what]
+        made = make()
+        with self._lock:
+            if version != self._version:
+                self._version, self._made = version, {}
+            self._made[what] = made
+        return made
+
+
+def _published(request: Request) -> _Published:
+    published = getattr(request.app.state, "published_stats", None)
+    if published is None:
+        with _page_lock:
+            published = getattr(request.app.state, "published_stats", None)
+            if published is None:
+                published = request.app.state.published_stats = _Published()
+    assert isinstance(published, _Published)
+    return published
+
+
+def _json_bytes(session: Session, clock: Clock) -> bytes:
+    return bytes(JSONResponse(national_document(session, clock)).body)
 
 
 @router.get(
@@ -216,21 +258,15 @@ _page_lock = threading.Lock()
     dependencies=[_PUBLIC],
 )
 def stats_page(request: Request, session: SessionDep, clock: ClockDep) -> HTMLResponse:
-    doc = national_document(session, clock)
-    # The page changes only with the snapshot: render it once per snapshot (per app).
-    key = f"{doc.get('as_of')}|{hash(str(doc))}"
-    cache: dict[str, str] | None = getattr(request.app.state, "stats_page_cache", None)
-    if cache is None:
-        cache = request.app.state.stats_page_cache = {}
-    with _page_lock:
-        html = cache.get(key)
-    if html is None:
-        html = templates.get_template("statistics/public.html").render(
+    def page() -> str:
+        doc = national_document(session, clock)
+        return templates.get_template("statistics/public.html").render(
             doc=doc, charts=chart_set(doc), pct=_pct, request=request
         )
-        with _page_lock:
-            cache.clear()  # only the latest snapshot's page is kept
-            cache[key] = html
+
+    # The page changes only with the snapshot: rendered once per snapshot (per process).
+    version = repository.snapshot_version(session)
+    html = page() if version is None else _published(request).get(version, "page", page)
     return HTMLResponse(html, headers={"Cache-Control": "public, max-age=60"})
 
 

@@ -270,6 +270,21 @@ def state(session: Session) -> HubStatState | None:
     return session.get(HubStatState, STATE, populate_existing=True)
 
 
+def snapshot_version(session: Session) -> str | None:
+    """Which stored snapshot there is, cheaply (``None``: none yet): changes with every
+    write of the state row (the transaction and command that wrote this version of it,
+    ``xmin``/``cmin``), so a process may keep what it made of one snapshot until then."""
+    row = session.execute(
+        text(
+            "SELECT xmin::text || '/' || cmin::text || '/' || coalesce(refreshed_at::text, '') "
+            "FROM hub_stat_state "
+            "WHERE name = :name AND snapshot IS NOT NULL"
+        ),
+        {"name": STATE},
+    ).first()
+    return None if row is None else str(row[0])
+
+
 def cell_totals(
     session: Session,
     group: Sequence[str],

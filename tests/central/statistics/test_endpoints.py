@@ -45,6 +45,23 @@ def test_public_stats_are_the_refreshed_snapshot(client, feed, inner, shanxi):
     assert (may["accidents"], may["deaths"]) == (1, 3)
 
 
+def test_each_refresh_is_served_from_then_on_and_made_once(client, feed, inner, shanxi):
+    fill(feed, inner, shanxi)
+    first = client.get("/api/v1/public/stats")
+    page = client.get("/stats")
+    assert client.get("/api/v1/public/stats").content == first.content
+    assert client.get("/stats").text == page.text
+    assert first.headers["content-type"] == "application/json"
+    feed.push(
+        inner,
+        inner.publish("acc-2", accident_form(inner.firm.uscc, deaths=2), kind=RecordKind.ACCIDENT),
+    )
+    assert ok(client.get("/api/v1/public/stats"))["totals"]["deaths"] == 3  # not refreshed yet
+    feed.refresh()
+    assert ok(client.get("/api/v1/public/stats"))["totals"]["deaths"] == 5
+    assert "内蒙古: 2 起" in client.get("/stats").text
+
+
 def test_nothing_personal_reaches_the_public_statistics(client, feed, inner, shanxi):
     fill(feed, inner, shanxi)
     data = department()
