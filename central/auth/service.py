@@ -22,6 +22,7 @@ from central.auth.passwords import (
     hash_password,
     needs_rehash,
     new_one_time_code,
+    verify_absent,
     verify_password,
 )
 from central.auth.tokens import (
@@ -49,9 +50,6 @@ MAX_FAILURES_PER_ADDRESS = 20
 BEARER = "bearer"
 SESSION = "session"
 ROLES = frozenset({HubUserRole.NATIONAL_ADMIN, HubUserRole.NATIONAL_STAFF})
-
-# Verified against when the user does not exist, so timing does not reveal user names.
-_DUMMY_HASH = hash_password("not-a-real-password-Zz9!")
 
 
 def _refused(code: str = "invalid_token") -> NotAuthenticated:
@@ -134,7 +132,7 @@ def login(
         raise _too_many("too many failed logins from this address; try again later")
     user = session.exec(select(HubUser).where(HubUser.username == username)).first()
     if user is None:
-        verify_password(_DUMMY_HASH, password)
+        verify_absent(password)
         record_event(
             session, failed, "auth.login_failed", "hub_user", None, now, {"username": username[:64]}
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from argon2 import PasswordHasher
@@ -24,6 +25,18 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash("not-a-real-password-Zz9!")
+
+
+def verify_absent(password: str) -> None:
+    """Spend what checking a password costs, for a user who does not exist, so that
+    timing does not reveal user names. The hash is made at the first such login,
+    not when the module is imported (each process start would pay ~0.5 s)."""
+    verify_password(_dummy_hash(), password)
 
 
 def needs_rehash(password_hash: str) -> bool:

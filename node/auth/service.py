@@ -18,7 +18,13 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from node.audit.service import record_event
-from node.auth.passwords import check_password_rules, hash_password, needs_rehash, verify_password
+from node.auth.passwords import (
+    check_password_rules,
+    hash_password,
+    needs_rehash,
+    verify_absent,
+    verify_password,
+)
 from node.auth.tokens import BEARER, new_token, token_digest
 from node.errors import InvalidInput, NotAuthenticated, TooManyRequests
 from node.models import ApiToken, AuditEvent, User
@@ -27,8 +33,6 @@ from node.principal import Actor
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 MAX_FAILURES_PER_ADDRESS = 20
-# Verified against when the user does not exist, so timing does not reveal user names.
-_DUMMY_HASH = hash_password("not-a-real-password-Zz9!")
 
 
 def _bad_credentials() -> NotAuthenticated:
@@ -71,7 +75,7 @@ def login(
         )
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None or user.deleted_at is not None:
-        verify_password(_DUMMY_HASH, password)
+        verify_absent(password)
         record_event(
             session,
             None,
