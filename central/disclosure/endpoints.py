@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from central.access import public
+from central.db import in_thread_with_connection
 from central.deps import ClockDep, SessionDep
 from central.disclosure import service
 from central.disclosure.dictionary import DATASETS, REFRESH_SCHEDULE_EN, REFRESH_SCHEDULE_ZH
@@ -109,7 +109,8 @@ async def search_contractors(
     f = _filter(q, province, grade, licence_status, incidents_within_years, updated_since)
     # The hottest route: one hop to the thread pool for the database, and the answer
     # serialised once by its model (FastAPI would validate it again first).
-    answer = await run_in_threadpool(
+    answer = await in_thread_with_connection(
+        request.app.state,
         service.search,
         request.app.state.session_factory,
         f,
