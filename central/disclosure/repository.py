@@ -8,6 +8,7 @@ nothing else.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -85,10 +86,57 @@ class _Sql:
         return " AND ".join(self.parts) if self.parts else "TRUE"
 
 
-def _name_match(sql: _Sql, q: str, *, fuzzy: bool) -> str:
+def query_grams(q: str) -> list[str]:
+    """Python twin of SQL ``hub_query_grams`` (migration 0004): a one-character query
+    is that character, a longer one every adjacent pair; sorted, distinct."""
+    n = normalise_name(q)
+    if len(n) <= 1:
+        return [n] if n else []
+    return sorted({n[i : i + 2] for i in range(len(n) - 1)})
+
+
+#: A gram in more than this share of names ("有限", "公司", "工程" are in most) narrows a
+#: search too little to be worth reading from the index: the index is asked for the
+#: rarer grams, and the common ones are checked on the few rows those find.
+COMMON_GRAM_SHARE = 0.05
+#: How long a process keeps what ANALYZE found common before asking again.
+COMMON_GRAMS_TTL_S = 600.0
+
+_common: tuple[float, frozenset[str]] = (float("-inf"), frozenset())
+
+
+def common_grams(conn: psycopg.Connection[Any]) -> frozenset[str]:
+    """Grams in more than :data:`COMMON_GRAM_SHARE` of names, by the table's statistics
+    (``pg_stats.most_common_elems``: PostgreSQL's own sample, kept by ANALYZE)."""
+    global _common
+    at, grams = _common
+    now = time.monotonic()
+    if now - at < COMMON_GRAMS_TTL_S:
+        return grams
+    rows = conn.execute(
+        "SELECT u.gram FROM pg_stats s, unnest(s.most_common_elems::text::text[], "
+        "s.most_common_elem_freqs) AS u(gram, share) WHERE s.schemaname = current_schema() "
+        "AND s.tablename = 'hub_public_contractor' AND s.attname = 'name_grams' "
+        "AND u.share > %s",
+        (COMMON_GRAM_SHARE,),
+    ).fetchall()
+    grams = frozenset(r[0] for r in rows)
+    _common = (now, grams)
+    return grams
+
+
+def _name_match(sql: _Sql, q: str, *, fuzzy: bool, common: frozenset[str]) -> str:
     if not fuzzy:
-        sql.params["q"] = q
-        return "name_grams @> hub_query_grams(%(q)s)"
+        grams = query_grams(q)
+        rare = [g for g in grams if g not in common]
+        if not rare or len(rare) == len(grams):
+            sql.params["q_grams"] = grams
+            return "name_grams @> %(q_grams)s::text[]"
+        sql.params["q_rare"] = rare
+        sql.params["q_common"] = [g for g in grams if g in common]
+        # IS TRUE keeps the common grams out of the index condition: a filter on the
+        # rows the rare ones found (the same rows match; fewer posting lists read).
+        return "(name_grams @> %(q_rare)s::text[] AND (name_grams @> %(q_common)s::text[]) IS TRUE)"
     # One wrong or missing character: every character of the query but one.
     chars = sorted(set(normalise_name(q)))
     subsets = [[c for c in chars if c != left_out] for left_out in chars]
@@ -99,7 +147,9 @@ def _name_match(sql: _Sql, q: str, *, fuzzy: bool) -> str:
     return "(" + " OR ".join(alternatives) + ")" if alternatives else "FALSE"
 
 
-def _conditions(f: SearchFilter, today: date, *, fuzzy: bool = False) -> _Sql:
+def _conditions(
+    f: SearchFilter, today: date, *, fuzzy: bool = False, common: frozenset[str] = frozenset()
+) -> _Sql:
     sql = _Sql()
     if f.q:
         q = f.q.strip()
@@ -107,10 +157,10 @@ def _conditions(f: SearchFilter, today: date, *, fuzzy: bool = False) -> _Sql:
             sql.add("uscc = %(uscc)s", uscc=q.upper())
         elif _looks_like_uscc(q):
             # Digits may be part of a name too ("…140000-1"): either will do.
-            match = _name_match(sql, q[:MAX_QUERY_CHARS], fuzzy=fuzzy)
+            match = _name_match(sql, q[:MAX_QUERY_CHARS], fuzzy=fuzzy, common=common)
             sql.add(f"(uscc LIKE %(uscc_prefix)s OR {match})", uscc_prefix=q.upper() + "%")
         else:
-            sql.add(_name_match(sql, q[:MAX_QUERY_CHARS], fuzzy=fuzzy))
+            sql.add(_name_match(sql, q[:MAX_QUERY_CHARS], fuzzy=fuzzy, common=common))
     if f.province:
         sql.add("province_code = %(province)s", province=f.province)
     if f.grade:
@@ -180,7 +230,8 @@ def search(
     ``conn`` is a psycopg connection; reads only, so autocommit spares the
     BEGIN and ROLLBACK round trips."""
     fuzzy = False
-    rows, total, as_of = _page(conn, _conditions(f, today), sort, f.q, offset, limit)
+    common = common_grams(conn) if f.q else frozenset()
+    rows, total, as_of = _page(conn, _conditions(f, today, common=common), sort, f.q, offset, limit)
     if total == 0 and f.q and 3 <= len(set(normalise_name(f.q))) <= 20:
         fuzzy = True
         rows, total, as_of = _page(
@@ -211,9 +262,17 @@ def _page(
         # data_as_of rides along as an InitPlan (evaluated once), saving a round trip.
         # Every fragment is a constant of this module; values travel as parameters.
         statement = f"SELECT {SUMMARY_COLUMNS}, ({_AS_OF}) AS data_as_of"
-        statement += ", count(*) OVER () AS total" if counted_along else ", NULL AS total"
-        statement += f" FROM hub_public_contractor WHERE {sql.where} ORDER BY {order} "
-        statement += "OFFSET %(offset)s LIMIT %(limit)s"
+        if counted_along:
+            statement += ", count(*) OVER () AS total"
+            statement += f" FROM hub_public_contractor WHERE {sql.where} ORDER BY {order} "
+            statement += "OFFSET %(offset)s LIMIT %(limit)s"
+        else:
+            # The page's keys first, from an index alone where one covers the filters
+            # (hub migration 0008; a province's names), then its rows by key: rows
+            # skipped by the filters or by the offset are never read from the table.
+            statement += ", NULL AS total FROM hub_public_contractor WHERE uscc IN ("
+            statement += f"SELECT uscc FROM hub_public_contractor WHERE {sql.where} "
+            statement += f"ORDER BY {order} OFFSET %(offset)s LIMIT %(limit)s) ORDER BY {order}"
         cur.row_factory = namedtuple_row
         found = cur.execute(statement, params).fetchall()
         if found:

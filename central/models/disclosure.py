@@ -42,7 +42,12 @@ class HubPublicContractor(SQLModel, table=True):
         Index("ix_hub_public_contractor_province_name", "province_code", "name", "uscc"),
         Index("ix_hub_public_contractor_updated", "updated_at", "uscc"),
         Index("ix_hub_public_contractor_incident", "last_incident_on"),
-        Index("ix_hub_public_contractor_province_incident", "province_code", "last_incident_on"),
+        Index(
+            "ix_hub_public_contractor_province_incident",
+            "province_code",
+            "last_incident_on",
+            postgresql_include=["licence_valid_to", "grades", "name", "uscc"],
+        ),
     )
 
     uscc: str = Field(sa_column=Column(String(18, collation="C"), primary_key=True))

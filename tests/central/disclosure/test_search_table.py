@@ -160,3 +160,52 @@ def test_a_contractor_renamed_by_its_basic_information_is_found_under_the_new_na
     ).one()
     assert name == "新名称矿业有限公司" and "新名" in grams and "旧名" not in grams
     assert province == "150000"  # no home province in the basic information: the records'
+
+
+def test_the_query_grams_agree_with_the_database(session):
+    from central.disclosure.repository import query_grams
+
+    for q in ["北方 矿业（集团）有限公司", "矿", "AB", "", "　【测试】工程 工程"]:
+        in_db = session.execute(text("SELECT hub_query_grams(:q)"), {"q": q}).scalar()
+        assert in_db == query_grams(q), q
+
+
+def test_common_grams_are_checked_on_the_rows_the_rare_ones_find(session):
+    """Once ANALYZE has seen that most names share "有限公司", a search asks the index for
+    its other grams only; the answer is the same as asking for all of them."""
+    from central.disclosure import repository
+
+    base = {"owner": "node:150000", "city_code": None, "county_code": None, "envelope": "{}"}
+    base |= {"disclosures": "[]", "approved_at": T0, "first_entered_at": T0, "received_at": T0}
+    base |= {"kind": "project_department", "version_no": 1, "public_data": "{}"}
+    trades = ["矿山工程", "井巷工程", "爆破工程", "地质勘查", "矿业开发", "建设安装"]
+    rows = []
+    for i in range(120):
+        uscc = f"91150000MA{i:07d}X"
+        name = f"北方{chr(0x4E00 + 7 * i)}{chr(0x4E01 + 11 * i)}{trades[i % 6]}有限公司"
+        rows.append(base | {"record_id": f"pd-{i}", "contractor_uscc": uscc})
+        rows[-1] |= {"contractor_name": name, "province_code": "150000"}
+    _write(session, rows)
+    session.execute(text("ANALYZE hub_public_contractor"))
+    repository._common = (float("-inf"), frozenset())  # forget what an earlier test saw
+    conn = session.connection().connection.driver_connection
+    common = repository.common_grams(conn)
+    assert {"有限", "公司", "北方", "工程", "井巷"} <= common  # each in a sixth or more
+    own = rows[7]["contractor_name"][2:4]  # the two characters only this firm has
+    assert own not in common
+    today = date(2026, 12, 2)
+    name = rows[7]["contractor_name"]
+    for q in [name[2:], name, "工程有限", "有限公司"]:
+        split = repository._conditions(repository.SearchFilter(q=q), today, common=common)
+        whole = repository._conditions(repository.SearchFilter(q=q), today)
+        found = []
+        for sql in (split, whole):
+            statement = f"SELECT uscc FROM hub_public_contractor WHERE {sql.where} ORDER BY uscc"  # noqa: S608
+            found.append([r[0] for r in conn.execute(statement, sql.params)])
+        assert found[0] == found[1] and found[0], q
+    assert (
+        "IS TRUE"
+        in repository._conditions(
+            repository.SearchFilter(q=rows[7]["contractor_name"]), today, common=common
+        ).where
+    )
