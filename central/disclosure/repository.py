@@ -8,7 +8,9 @@ nothing else.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -241,6 +243,8 @@ def search(
 
 
 _AS_OF = "SELECT received_at FROM hub_publication ORDER BY id DESC LIMIT 1"
+# The last publication's id: which data a page was read from (for _Counts).
+_VERSION = "SELECT id FROM hub_publication ORDER BY id DESC LIMIT 1"
 
 
 def _page(
@@ -262,6 +266,7 @@ def _page(
         # data_as_of rides along as an InitPlan (evaluated once), saving a round trip.
         # Every fragment is a constant of this module; values travel as parameters.
         statement = f"SELECT {SUMMARY_COLUMNS}, ({_AS_OF}) AS data_as_of"
+        statement += f", ({_VERSION}) AS data_version"
         if counted_along:
             statement += ", count(*) OVER () AS total"
             statement += f" FROM hub_public_contractor WHERE {sql.where} ORDER BY {order} "
@@ -271,23 +276,66 @@ def _page(
             # (hub migration 0008; a province's names), then its rows by key: rows
             # skipped by the filters or by the offset are never read from the table.
             statement += ", NULL AS total FROM hub_public_contractor WHERE uscc IN ("
-            statement += f"SELECT uscc FROM hub_public_contractor WHERE {sql.where} "
+            statement += f"SELECT uscc FROM hub_public_contractor WHERE {sql.where} "  # noqa: S608
             statement += f"ORDER BY {order} OFFSET %(offset)s LIMIT %(limit)s) ORDER BY {order}"
         cur.row_factory = namedtuple_row
         found = cur.execute(statement, params).fetchall()
         if found:
-            as_of = found[0].data_as_of
+            as_of, version = found[0].data_as_of, found[0].data_version
         else:
-            row = cur.execute(_AS_OF).fetchone()
-            as_of = row[0] if row else None
+            row = cur.execute(
+                "SELECT received_at, id FROM hub_publication ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+            as_of, version = (row.received_at, row.id) if row else (None, None)
         if offset == 0 and len(found) < limit:
             return found, len(found), as_of
         if counted_along and found:
             return found, int(found[0].total), as_of
-        statement = f"SELECT count(*) FROM (SELECT 1 FROM hub_public_contractor WHERE {sql.where}"  # noqa: S608
-        statement += f" LIMIT {COUNT_CAP + 1}) capped"
-        counted = cur.execute(statement, sql.params).fetchone()
-    return found, int(counted[0]) if counted else 0, as_of
+        spelled = ((k, tuple(v) if isinstance(v, list) else v) for k, v in sql.params.items())
+        key = (sql.where, tuple(sorted(spelled)), version)
+        total = _counts.get(key)
+        if total is None:
+            statement = (
+                f"SELECT count(*) FROM (SELECT 1 FROM hub_public_contractor WHERE {sql.where}"  # noqa: S608
+            )
+            statement += f" LIMIT {COUNT_CAP + 1}) capped"
+            counted = cur.execute(statement, sql.params).fetchone()
+            total = int(counted[0]) if counted else 0
+            _counts.put(key, total)
+    return found, total, as_of
+
+
+class _Counts:
+    """Totals of browsed and filtered searches (no name: their count is a query of its
+    own, up to :data:`COUNT_CAP` rows), kept per process while the data are the same:
+    keyed by the conditions and the last entry of the publication log (every change
+    of the search table comes with one: a publication or a withdrawal), for at most
+    :data:`COUNT_TTL_S` (a manual rebuild changes nothing it would see). Paging through
+    a province, or the same filters asked again, then costs the page alone."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[Any, tuple[float, int]] = OrderedDict()
+
+    def get(self, key: Any) -> int | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or time.monotonic() - item[0] > COUNT_TTL_S:
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def put(self, key: Any, total: int) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic(), total)
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+COUNT_TTL_S = 60.0
+_counts = _Counts()
 
 
 def contractor(session: Session, uscc: str) -> HubPublicContractor | None:

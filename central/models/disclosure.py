@@ -14,8 +14,9 @@ A bulk load (``bench/hub_datagen.py``) rebuilds the whole table with
 
 Search by name is by character n-grams (``name_grams``: every single
 character and every pair of adjacent characters of the normalised name, GIN
-indexed): ``pg_trgm`` extracts no trigrams from Chinese text under the C
-locale, and character bigrams are what Chinese full-text search uses anyway.
+indexed together with the province): ``pg_trgm`` extracts no trigrams from
+Chinese text under the C locale, and character bigrams are what Chinese
+full-text search uses anyway.
 Nothing here depends on today's date: licence status and "incidents in the
 last N years" are computed from the stored dates when asked.
 """
@@ -37,7 +38,13 @@ class HubPublicContractor(SQLModel, table=True):
 
     __tablename__ = "hub_public_contractor"
     __table_args__ = (
-        Index("ix_hub_public_contractor_grams", "name_grams", postgresql_using="gin"),
+        # GIN over both (btree_gin, hub migration 0009): a name within a province.
+        Index(
+            "ix_hub_public_contractor_province_grams",
+            "province_code",
+            "name_grams",
+            postgresql_using="gin",
+        ),
         Index("ix_hub_public_contractor_name", "name", "uscc"),
         Index("ix_hub_public_contractor_province_name", "province_code", "name", "uscc"),
         Index("ix_hub_public_contractor_updated", "updated_at", "uscc"),

@@ -156,3 +156,19 @@ def test_a_rebuild_gives_the_rows_the_triggers_kept(session, populated):
     kept = [tuple(r) for r in session.execute(query)]
     assert session.execute(text("SELECT hub_public_contractor_rebuild()")).scalar() == 3
     assert [tuple(r) for r in session.execute(query)] == kept
+
+
+def test_a_browsed_total_is_counted_again_once_the_data_change(client, populated, inner):
+    from tests.central.disclosure.conftest import people
+    from tests.central.support import contractor
+    from tests.node import factories
+
+    params = {"province": "150000", "page": 2, "page_size": 1}  # a page of its own: counted
+    before = ok(client.get(SEARCH, params=params))
+    assert before["total"] == 2 and ok(client.get(SEARCH, params=params)) == before
+    inner.firm = contractor("150000", 3)
+    new = inner.publish("pd-new", factories.project_department("150102", **people(50, "150102")))
+    assert ok(inner.push(client, [new]))["applied"] == 1
+    assert ok(client.get(SEARCH, params=params))["total"] == 3
+    assert ok(inner.push(client, [inner.tombstone("pd-new")]))["applied"] == 1
+    assert ok(client.get(SEARCH, params=params))["total"] == 2
