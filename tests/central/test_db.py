@@ -48,3 +48,27 @@ def test_a_burst_waits_for_the_pool_instead_of_overflowing(hub_db_url):
         engine.dispose()
     assert running["most"] == 3  # all the pool, and no more
     assert running["overflow"] <= 0  # SQLAlchemy counts a pool not yet full as negative
+
+
+def test_a_connection_lost_while_idle_is_replaced_before_use(hub_db_url, monkeypatch):
+    """PostgreSQL restarted or failed over: a pooled connection is dead. The pool tests
+    a connection that sat idle before handing it out, and replaces a dead one."""
+    import central.db
+
+    monkeypatch.setattr(central.db, "PING_AFTER_IDLE_S", 0.2)
+    engine = make_engine(hub_db_url, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as conn:
+            first = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with engine.connect() as other:  # a busy pool hands the same one back untested
+            assert other.execute(text("SELECT pg_backend_pid()")).scalar_one() == first
+        admin = make_engine(hub_db_url, pool_size=1, max_overflow=0)
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": first})
+        admin.dispose()
+        time.sleep(0.3)
+        with engine.connect() as conn:  # no error: the dead one was replaced
+            second = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        assert second != first
+    finally:
+        engine.dispose()
