@@ -242,9 +242,11 @@ def search(
     return rows, total, fuzzy, as_of
 
 
-_AS_OF = "SELECT received_at FROM hub_publication ORDER BY id DESC LIMIT 1"
-# The last publication's id: which data a page was read from (for _Counts).
-_VERSION = "SELECT id FROM hub_publication ORDER BY id DESC LIMIT 1"
+# The publication log's last entry: when (data_as_of) and which (its id, the version
+# of the data a page was read from, for _Counts).
+_LAST_ENTRY = "FROM hub_publication ORDER BY id DESC LIMIT 1"
+_AS_OF = f"SELECT received_at {_LAST_ENTRY}"
+_VERSION = f"SELECT id {_LAST_ENTRY}"
 
 
 def _page(
@@ -283,9 +285,7 @@ def _page(
         if found:
             as_of, version = found[0].data_as_of, found[0].data_version
         else:
-            row = cur.execute(
-                "SELECT received_at, id FROM hub_publication ORDER BY id DESC LIMIT 1"
-            ).fetchone()
+            row = cur.execute(f"SELECT received_at, id {_LAST_ENTRY}").fetchone()
             as_of, version = (row.received_at, row.id) if row else (None, None)
         if offset == 0 and len(found) < limit:
             return found, len(found), as_of
