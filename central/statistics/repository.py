@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -67,39 +67,35 @@ def clear_all(session: Session) -> None:
     session.execute(text("DELETE FROM hub_person_index"))
 
 
-def record_id_batches(session: Session, size: int) -> Iterable[list[str]]:
-    """Every record id at the hub, in batches, by keyset (no OFFSET scans)."""
-    after = ""
-    while True:
-        ids = list(
-            session.exec(
-                select(col(HubRecord.record_id))
-                .where(col(HubRecord.record_id) > after)
-                .order_by(col(HubRecord.record_id))
-                .limit(size)
-            )
-        )
-        if not ids:
-            return
-        yield ids
-        after = ids[-1]
+_RECORD_COLUMNS = (
+    col(HubRecord.record_id),
+    col(HubRecord.kind),
+    col(HubRecord.province_code),
+    col(HubRecord.contractor_uscc),
+    col(HubRecord.public_data),
+    col(HubRecord.disclosures),
+    col(HubRecord.deleted_at),
+)
+
+
+def all_records(session: Session, size: int) -> Iterator[Sequence[Any]]:
+    """Every record at the hub, ``size`` at a time, in one pass over the table.
+
+    A server-side cursor over a sequential scan: no sort, and no index-ordered
+    reads scattered over a table larger than memory. Other statements may run
+    on the session between batches (the cursor lives until the transaction ends).
+    """
+    from sqlalchemy import select as core_select
+
+    result = session.execute(core_select(*_RECORD_COLUMNS), execution_options={"yield_per": size})
+    yield from result.partitions(size)
 
 
 def records(session: Session, ids: Sequence[str]) -> list[Any]:
     from sqlalchemy import select as core_select
 
     return list(
-        session.execute(
-            core_select(
-                col(HubRecord.record_id),
-                col(HubRecord.kind),
-                col(HubRecord.province_code),
-                col(HubRecord.contractor_uscc),
-                col(HubRecord.public_data),
-                col(HubRecord.disclosures),
-                col(HubRecord.deleted_at),
-            ).where(col(HubRecord.record_id).in_(ids))
-        )
+        session.execute(core_select(*_RECORD_COLUMNS).where(col(HubRecord.record_id).in_(ids)))
     )
 
 
@@ -174,6 +170,11 @@ def replace_contributions(
     session: Session, ids: Sequence[str], items: Mapping[str, list[Any]]
 ) -> None:
     session.execute(delete(_CONTRIBUTIONS).where(_CONTRIBUTIONS.c.record_id.in_(ids)))
+    insert_contributions(session, items)
+
+
+def insert_contributions(session: Session, items: Mapping[str, list[Any]]) -> None:
+    """Store what each record adds (records that add nothing are left out)."""
     kept = [(rid, value) for rid, value in sorted(items.items()) if value]
     if kept:
         session.execute(
@@ -187,6 +188,8 @@ def replace_contributions(
 
 _IDS = bindparam("ids", type_=ARRAY(String))
 
+#: Every pair of index rows naming the same person in two provinces over
+#: overlapping periods; ``{where}`` narrows one side (or nothing, for a rebuild).
 _OVERLAP_SQL = """
 INSERT INTO hub_person_overlap (record_a, slot_a, record_b, slot_b, person_index,
                                 province_a, province_b, role_a, role_b, underground)
@@ -198,7 +201,7 @@ JOIN hub_person_index b
  AND b.province_code <> a.province_code
  AND b.start_month <= a.end_month
  AND a.start_month <= b.end_month
-WHERE {side}.record_id = ANY(:ids)
+{where}
 ON CONFLICT DO NOTHING
 """
 
@@ -209,6 +212,20 @@ def replace_people(session: Session, ids: Sequence[str], rows: list[dict[str, An
         delete(_OVERLAPS).where(_OVERLAPS.c.record_a.in_(ids) | _OVERLAPS.c.record_b.in_(ids))
     )
     session.execute(delete(_PEOPLE).where(_PEOPLE.c.record_id.in_(ids)))
+    if not rows:
+        return
+    insert_people(session, rows)
+    changed = sorted({r["record_id"] for r in rows})
+    for side in ("a", "b"):
+        session.execute(
+            text(_OVERLAP_SQL.format(where=f"WHERE {side}.record_id = ANY(:ids)")).bindparams(_IDS),
+            {"ids": changed},
+        )
+
+
+def insert_people(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Index these people (their overlaps are found by :func:`replace_people` or
+    :func:`insert_all_overlaps`)."""
     if not rows:
         return
     columns = (
@@ -231,9 +248,11 @@ def replace_people(session: Session, ids: Sequence[str], rows: list[dict[str, An
             "underground": [r["underground"] for r in rows],
         },
     )
-    changed = sorted({r["record_id"] for r in rows})
-    for side in ("a", "b"):
-        session.execute(text(_OVERLAP_SQL.format(side=side)).bindparams(_IDS), {"ids": changed})
+
+
+def insert_all_overlaps(session: Session) -> None:
+    """Every overlap of the whole person index, in one statement (a rebuild)."""
+    session.execute(text(_OVERLAP_SQL.format(where="")))
 
 
 def mark_state(

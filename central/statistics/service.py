@@ -53,6 +53,34 @@ class RefreshResult:
     rebuilt: bool = False
 
 
+Cells = dict[repository.CellKey, list[int]]
+
+
+def _cells() -> Cells:
+    return defaultdict(lambda: [0, 0, 0])
+
+
+def _add(cells: Cells, items: Sequence[Sequence[Any]], sign: int) -> None:
+    for m, p, mo, k, n, d, s in items:
+        cell = cells[(m, p, mo, k)]
+        cell[0] += sign * n
+        cell[1] += sign * d
+        cell[2] += sign * s
+
+
+def _derive(row: Any, person_key: bytes) -> tuple[list[Item], list[dict[str, Any]]]:
+    """What a record adds now, and the people it names (nothing for a tombstone)."""
+    if row is None or row.deleted_at is not None:
+        return [], []
+    items = contribution(row.kind, row.province_code, row.public_data)
+    named = _person_rows(row, person_key) if row.kind == RecordKind.PROJECT_DEPARTMENT else []
+    return items, named
+
+
+def _store_cells(session: Session, cells: Cells) -> None:
+    repository.add_to_cells(session, {k: (v[0], v[1], v[2]) for k, v in cells.items()})
+
+
 def apply_records(session: Session, ids: Sequence[str], person_key: bytes) -> None:
     """Bring the counters, contributions and person index of these records up to date."""
     if not ids:
@@ -60,29 +88,16 @@ def apply_records(session: Session, ids: Sequence[str], person_key: bytes) -> No
     ids = sorted(set(ids))
     current = {r.record_id: r for r in repository.records(session, ids)}
     before = repository.contributions(session, ids)
-    deltas: dict[repository.CellKey, list[int]] = defaultdict(lambda: [0, 0, 0])
+    deltas = _cells()
     after: dict[str, list[Any]] = {}
     person_rows: list[dict[str, Any]] = []
     for rid in ids:
-        row = current.get(rid)
-        alive = row is not None and row.deleted_at is None
-        new: list[Item] = (
-            contribution(row.kind, row.province_code, row.public_data) if alive and row else []
-        )
-        for m, p, mo, k, n, d, s in before.get(rid, []):
-            cell = deltas[(m, p, mo, k)]
-            cell[0] -= n
-            cell[1] -= d
-            cell[2] -= s
-        for m, p, mo, k, n, d, s in new:
-            cell = deltas[(m, p, mo, k)]
-            cell[0] += n
-            cell[1] += d
-            cell[2] += s
+        new, named = _derive(current.get(rid), person_key)
+        _add(deltas, before.get(rid, []), -1)
+        _add(deltas, new, 1)
         after[rid] = [list(i) for i in new]
-        if alive and row is not None and row.kind == RecordKind.PROJECT_DEPARTMENT:
-            person_rows.extend(_person_rows(row, person_key))
-    repository.add_to_cells(session, {k: (v[0], v[1], v[2]) for k, v in deltas.items()})
+        person_rows.extend(named)
+    _store_cells(session, deltas)
     repository.replace_contributions(session, ids, after)
     repository.replace_people(session, ids, person_rows)
 
@@ -167,15 +182,33 @@ def refresh(
 def rebuild(session: Session, person_key: bytes, now: datetime, batch: int = BATCH) -> int:
     """Recompute every derived table from ``hub_record`` (the caller commits: the swap).
 
+    Set-based, in one pass over the records: the counters are summed in memory
+    (their number grows with provinces × months × keys, not with records) and
+    written once, contributions and people are inserted per batch, and the
+    overlaps are found by one join over the finished person index. (Adding to
+    the same counters batch after batch, inside one transaction, left each
+    counter a chain of row versions every later upsert had to walk.)
+
     Records changed while this runs stay queued (or are queued again) and the
     next refresh applies them, which is idempotent.
     """
     repository.lock(session)
     repository.clear_all(session)
+    cells = _cells()
     total = 0
-    for ids in repository.record_id_batches(session, batch):
-        apply_records(session, ids, person_key)
-        total += len(ids)
+    for rows in repository.all_records(session, batch):
+        items: dict[str, list[Any]] = {}
+        person_rows: list[dict[str, Any]] = []
+        for row in rows:
+            new, named = _derive(row, person_key)
+            _add(cells, new, 1)
+            items[row.record_id] = [list(i) for i in new]
+            person_rows.extend(named)
+        repository.insert_contributions(session, items)
+        repository.insert_people(session, person_rows)
+        total += len(rows)
+    _store_cells(session, cells)
+    repository.insert_all_overlaps(session)
     repository.mark_state(session, now, total, build_snapshot(session, now), rebuilt=True)
     log.info("statistics rebuilt from %d records", total)
     return total

@@ -99,6 +99,16 @@ def test_the_overlap_goes_when_a_department_is_withdrawn_or_moves_out_of_the_per
     assert ok(client.get("/api/v1/national/concurrent-roles", headers=staff_headers))["total"] == 0
 
 
+def test_a_rebuild_finds_the_same_people_and_overlaps(client, feed, inner, shanxi, staff_headers):
+    plant(feed, inner, shanxi)
+    incremental = (feed.table("hub_person_index"), feed.table("hub_person_overlap"))
+    assert len(incremental[1]) == 2  # the planted pair, seen from each side
+    for batch in (2, 1000):
+        feed.rebuild(batch=batch)
+        assert (feed.table("hub_person_index"), feed.table("hub_person_overlap")) == incremental
+    assert ok(client.get("/api/v1/national/concurrent-roles", headers=staff_headers))["total"] == 1
+
+
 def test_exports_in_csv_and_xlsx(client, feed, inner, shanxi, staff_headers):
     plant(feed, inner, shanxi)
     got = client.get("/api/v1/national/concurrent-roles?format=csv", headers=staff_headers)

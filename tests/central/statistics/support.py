@@ -55,9 +55,9 @@ class Feed:
         self.session.flush()
         return taken
 
-    def rebuild(self) -> int:
+    def rebuild(self, batch: int = service.BATCH) -> int:
         self.session.expire_all()
-        return service.rebuild(self.session, PERSON_KEY, NOW)
+        return service.rebuild(self.session, PERSON_KEY, NOW, batch=batch)
 
     def cells(self) -> list[tuple[Any, ...]]:
         self.session.expire_all()
