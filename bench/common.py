@@ -229,8 +229,11 @@ class KeepAliveClient:
     not dragged down by the client. GET only, ``Content-Length`` or chunked bodies.
     """
 
-    def __init__(self, host: str, port: int, timeout_s: float = 30) -> None:
+    def __init__(
+        self, host: str, port: int, timeout_s: float = 30, headers: dict[str, str] | None = None
+    ) -> None:
         self.host, self.port, self.timeout_s = host, port, timeout_s
+        self._extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
@@ -250,7 +253,9 @@ class KeepAliveClient:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         assert self._reader is not None
         self._writer.write(
-            f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode("latin-1")
+            f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{self._extra}\r\n".encode(
+                "latin-1"
+            )
         )
         head = await self._reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")

@@ -73,6 +73,7 @@ from bench.common import (
 )
 from minefed import localfed
 from minefed.embedded_pg import EmbeddedPostgres
+from schemas.clock import CHINA_TZ
 
 PROVINCE = datagen.PROVINCE
 NODE_ID = f"node:{PROVINCE}"
@@ -372,7 +373,7 @@ def file_records(
     """``count`` project departments filed and submitted by the contractor."""
     rng = random.Random(seed)
     pool = datagen.staff_pool(rng, [county], 200)
-    today = datetime.now(datagen.CHINA_TZ).date()
+    today = datetime.now(CHINA_TZ).date()
     ids = []
     for seq in range(count):
         data = datagen.project_department(rng, county, today, pool, 900_000 + seq)
