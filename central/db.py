@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
+import orjson
 import psycopg
 from sqlalchemy import Connection, Engine, QueuePool, create_engine, event
 from sqlalchemy import exc as exc_module
@@ -25,8 +27,26 @@ log = logging.getLogger("minefed.central")
 PING_AFTER_IDLE_S = 5.0
 
 
+def json_loads(data: bytes | str) -> Any:
+    """orjson for speed; what it refuses and the standard library takes (integers
+    beyond 64 bits, NaN) goes to the standard parser, so a push body with such a
+    message still has it quarantined on its own rather than failing the request."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
 def make_engine(url: str, pool_size: int = 20, max_overflow: int = 20) -> Engine:
-    engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800)
+    # JSONB columns are parsed by json_loads (the standard parser was a quarter of a
+    # statistics rebuild's time).
+    engine = create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_recycle=1800,
+        json_deserializer=json_loads,
+    )
     event.listen(engine, "checkin", _note_checkin)
     event.listen(engine, "checkout", _ping_if_idle)
     return engine

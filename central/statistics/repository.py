@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, BigInteger, Boolean, String, Table, bindparam, delete, text
+import orjson
+from sqlalchemy import ARRAY, BigInteger, String, Table, bindparam, delete, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
 
@@ -175,14 +175,16 @@ def replace_contributions(
 
 def insert_contributions(session: Session, items: Mapping[str, list[Any]]) -> None:
     """Store what each record adds (records that add nothing are left out)."""
-    kept = [(rid, value) for rid, value in sorted(items.items()) if value]
+    kept = {rid: value for rid, value in items.items() if value}
     if kept:
+        # One JSON document ({record id: items}): PostgreSQL splits it; binding
+        # arrays of JSON texts cost more (each element escaped by the driver).
         session.execute(
             text(
                 "INSERT INTO hub_stat_contribution (record_id, items) "
-                "SELECT r, i::jsonb FROM unnest(:ids, :items) AS u(r, i)"
-            ).bindparams(*_text_arrays("ids", "items")),
-            {"ids": [k for k, _ in kept], "items": [json.dumps(v) for _, v in kept]},
+                "SELECT key, value FROM jsonb_each(CAST(:doc AS jsonb)) ORDER BY key"
+            ),
+            {"doc": orjson.dumps(kept).decode()},
         )
 
 
@@ -223,30 +225,25 @@ def replace_people(session: Session, ids: Sequence[str], rows: list[dict[str, An
         )
 
 
+#: hub_person_index's columns as rows of a JSON document give them.
+_PERSON_COLUMNS = (
+    "record_id text, slot text, person_index text, province_code text, "
+    "contractor_uscc text, role text, start_month text, end_month text, underground boolean"
+)
+
+
 def insert_people(session: Session, rows: list[dict[str, Any]]) -> None:
     """Index these people (their overlaps are found by :func:`replace_people` or
     :func:`insert_all_overlaps`)."""
     if not rows:
         return
-    columns = (
-        "record_id",
-        "slot",
-        "person_index",
-        "province_code",
-        "contractor_uscc",
-        "role",
-        "start_month",
-        "end_month",
-    )
+    names = ", ".join(c.split()[0] for c in _PERSON_COLUMNS.split(", "))
     session.execute(
         text(
-            f"INSERT INTO hub_person_index ({', '.join(columns)}, underground) "  # noqa: S608
-            f"SELECT * FROM unnest({', '.join(':' + c for c in columns)}, :underground)"
-        ).bindparams(*_text_arrays(*columns), bindparam("underground", type_=ARRAY(Boolean))),
-        {
-            **{c: [r[c] for r in rows] for c in columns},
-            "underground": [r["underground"] for r in rows],
-        },
+            f"INSERT INTO hub_person_index ({names}) "  # noqa: S608 - fixed names
+            f"SELECT {names} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x({_PERSON_COLUMNS})"
+        ),
+        {"rows": orjson.dumps(rows).decode()},
     )
 
 

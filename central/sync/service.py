@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import event, text, update
 from sqlmodel import Session, col
 
+from central.db import json_loads
 from central.errors import BadRequest, Conflict, Forbidden, NotAuthenticated, PayloadTooLarge
 from central.keys.service import load_keyring
 from central.models import HubNode, NodeStatus
@@ -100,20 +100,10 @@ def _touch_before_commit(session: Session, node_id: str, now: datetime) -> None:
     event.listen(session, "before_commit", touch, once=True)
 
 
-def _loads(body: bytes) -> Any:
-    """orjson for speed; what it refuses and the standard library takes (integers
-    beyond 64 bits, NaN) goes to the standard parser, so such a message is still
-    quarantined on its own rather than failing the whole request."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return json.loads(body)
-
-
 def parse_messages(body: bytes, max_batch: int) -> list[Mapping[str, Any]]:
     """The ``messages`` of a push body; 400 if it is not that shape, 413 if too many."""
     try:
-        data = _loads(body)
+        data = json_loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(
             "请求正文不是有效的 JSON", f"body is not JSON: {exc}", code="invalid_body"
