@@ -4,12 +4,16 @@
 Every one of them reads precomputed tables only: the national document is one
 row (``hub_stat_state.snapshot``); a province or year filter sums that slice
 of ``hub_stat_cell``, whose size does not grow with the number of records.
+What a process makes of one version of them (a province's or a year's
+document, the JSON, the CSV and XLSX exports, the charts, the public page) it
+keeps until the stored snapshot changes (:class:`_Kept`): a request then costs
+one small query for the version, and the bureau's pages their rendering.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -24,6 +28,7 @@ from central.queries.export import XLSX_TYPE, Table, attachment, csv_bytes, xlsx
 from central.statistics import charts, repository
 from central.statistics.snapshot import statistics
 from central.web.templating import render, templates
+from schemas.clock import CHINA_TZ
 from schemas.divisions import get_division
 from sync.clock import Clock
 
@@ -61,25 +66,33 @@ def document(
     dependencies=[_PUBLIC],
 )
 def public_stats(request: Request, session: SessionDep, clock: ClockDep) -> Response:
-    headers = {"Cache-Control": "public, max-age=60"}
-    version = repository.snapshot_version(session)
-    if version is None:  # before the first refresh: computed from the counters
-        return JSONResponse(national_document(session, clock), headers=headers)
-    body = _published(request).get(version, "json", lambda: _json_bytes(session, clock))
-    return Response(body, media_type="application/json", headers=headers)
+    made = _Made.of(request, session, clock)
+    body = made.get(("json", None, None), lambda: _json_bytes(national_document(session, clock)))
+    return Response(
+        body, media_type="application/json", headers={"Cache-Control": "public, max-age=60"}
+    )
 
 
-class _Published:
-    """What this process made of the stored snapshot (its JSON, its page), kept until
-    the snapshot changes: every answer then costs one small query, not a read of
-    the snapshot and its serialisation."""
+#: Things made of one version of the statistics kept per process (documents of a
+#: province or year, their JSON, exports, charts, the public page).
+MADE_PER_VERSION = 512
+
+
+class _Kept:
+    """What this process made of the stored statistics, kept until they change.
+
+    Keyed by the stored snapshot's version (the counters change only in the
+    transactions that write it) and the month of the question (the time-dependent
+    flags move with it). At most :data:`MADE_PER_VERSION` things, the oldest
+    dropped first.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._version: str | None = None
-        self._made: dict[str, Any] = {}
+        self._made: dict[Hashable, Any] = {}
 
-    def get(self, version: str, what: str, make: Callable[[], Any]) -> Any:
+    def get(self, version: str, what: Hashable, make: Callable[[], Any]) -> Any:
         with self._lock:
             if version == self._version and what in self._made:
                 return self._made[what]
@@ -88,22 +101,41 @@ class _Published:
             if version != self._version:
                 self._version, self._made = version, {}
             self._made[what] = made
+            while len(self._made) > MADE_PER_VERSION:
+                del self._made[next(iter(self._made))]
         return made
 
 
-def _published(request: Request) -> _Published:
-    published = getattr(request.app.state, "published_stats", None)
-    if published is None:
-        with _page_lock:
-            published = getattr(request.app.state, "published_stats", None)
-            if published is None:
-                published = request.app.state.published_stats = _Published()
-    assert isinstance(published, _Published)
-    return published
+_kept_lock = threading.Lock()
 
 
-def _json_bytes(session: Session, clock: Clock) -> bytes:
-    return bytes(JSONResponse(national_document(session, clock)).body)
+class _Made:
+    """One request's view of :class:`_Kept`: the version is read once per request (one
+    small query), and with no snapshot stored yet everything is made afresh."""
+
+    def __init__(self, kept: _Kept, version: str | None) -> None:
+        self._kept, self._version = kept, version
+
+    @classmethod
+    def of(cls, request: Request, session: Session, clock: Clock) -> _Made:
+        kept = getattr(request.app.state, "statistics_kept", None)
+        if kept is None:
+            with _kept_lock:
+                kept = getattr(request.app.state, "statistics_kept", None)
+                if kept is None:
+                    kept = request.app.state.statistics_kept = _Kept()
+        stored = repository.snapshot_version(session)
+        month = clock.now().astimezone(CHINA_TZ).strftime("%Y-%m")
+        return cls(kept, None if stored is None else f"{stored}/{month}")
+
+    def get(self, what: Hashable, make: Callable[[], Any]) -> Any:
+        if self._version is None:
+            return make()
+        return self._kept.get(self._version, what, make)
+
+
+def _json_bytes(doc: dict[str, Any]) -> bytes:
+    return bytes(JSONResponse(doc).body)
 
 
 @router.get(
@@ -113,21 +145,41 @@ def _json_bytes(session: Session, clock: Clock) -> bytes:
     dependencies=[_BUREAU],
 )
 def bureau_stats(
+    request: Request,
     session: SessionDep,
     clock: ClockDep,
     province: ProvinceParam = None,
     year: YearParam = None,
     format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
 ) -> Response:
-    doc = document(session, clock, province, year)
+    made = _Made.of(request, session, clock)
+
+    def doc() -> dict[str, Any]:
+        return _document(made, session, clock, province, year)
+
     if format == "json":
-        return JSONResponse(doc)
-    tables = stat_tables(doc)
+        body = made.get(("json", province, year), lambda: _json_bytes(doc()))
+        return Response(body, media_type="application/json")
     suffix = "-".join(x for x in ("stats", province, year) if x)
     if format == "xlsx":
-        return attachment(xlsx_book(tables), XLSX_TYPE, f"{suffix}.xlsx")
-    _, header, rows = tables[0]
-    return attachment(csv_bytes(header, rows), "text/csv; charset=utf-8", f"{suffix}.csv")
+        book = made.get(("xlsx", province, year), lambda: xlsx_book(stat_tables(doc())))
+        return attachment(book, XLSX_TYPE, f"{suffix}.xlsx")
+
+    def first_table() -> bytes:
+        _, header, rows = stat_tables(doc())[0]
+        return csv_bytes(header, rows)
+
+    body = made.get(("csv", province, year), first_table)
+    return attachment(body, "text/csv; charset=utf-8", f"{suffix}.csv")
+
+
+def _document(
+    made: _Made, session: Session, clock: Clock, province: str | None, year: str | None
+) -> dict[str, Any]:
+    doc: dict[str, Any] = made.get(
+        ("doc", province, year), lambda: document(session, clock, province, year)
+    )
+    return doc
 
 
 def stat_tables(doc: dict[str, Any]) -> list[Table]:
@@ -248,9 +300,6 @@ def chart_set(doc: dict[str, Any]) -> dict[str, Markup]:
     }
 
 
-_page_lock = threading.Lock()
-
-
 @router.get(
     "/stats",
     summary="全国统计页面 / the public statistics page",
@@ -258,16 +307,15 @@ _page_lock = threading.Lock()
     dependencies=[_PUBLIC],
 )
 def stats_page(request: Request, session: SessionDep, clock: ClockDep) -> HTMLResponse:
+    made = _Made.of(request, session, clock)
+
     def page() -> str:
         doc = national_document(session, clock)
         return templates.get_template("statistics/public.html").render(
             doc=doc, charts=chart_set(doc), pct=_pct, request=request
         )
 
-    # The page changes only with the snapshot: rendered once per snapshot (per process).
-    version = repository.snapshot_version(session)
-    html = page() if version is None else _published(request).get(version, "page", page)
-    return HTMLResponse(html, headers={"Cache-Control": "public, max-age=60"})
+    return HTMLResponse(made.get("page", page), headers={"Cache-Control": "public, max-age=60"})
 
 
 def _provinces() -> list[tuple[str, str]]:
@@ -293,14 +341,15 @@ def bureau_stats_page(
     year: Annotated[str | None, Query(pattern=r"^(\d{4})?$")] = None,
 ) -> HTMLResponse:
     province, year = province or None, year or None
-    doc = document(session, clock, province, year)
+    made = _Made.of(request, session, clock)
+    doc = _document(made, session, clock, province, year)
     query = "&".join(f"{k}={v}" for k, v in (("province", province), ("year", year)) if v)
     return render(
         request,
         "statistics/bureau.html",
         {
             "doc": doc,
-            "charts": chart_set(doc),
+            "charts": made.get(("charts", province, year), lambda: chart_set(doc)),
             "pct": _pct,
             "province": province,
             "year": year,

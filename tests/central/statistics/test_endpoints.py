@@ -103,6 +103,42 @@ def test_the_bureau_filters_by_province_and_year_and_exports(
     assert page.status_code == 200 and "<svg" in page.text
 
 
+def test_the_bureaus_views_are_made_once_per_refresh(
+    client, feed, inner, shanxi, staff_headers, monkeypatch
+):
+    from central.statistics import endpoints
+
+    made = []
+    compute = endpoints.statistics
+
+    def counted(*args, **kwargs):
+        made.append(kwargs)
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(endpoints, "statistics", counted)
+    fill(feed, inner, shanxi)
+    url = "/api/v1/national/stats?province=150000&year=2026"
+
+    def departments() -> int:
+        return ok(client.get(url, headers=staff_headers))["totals"]["departments"]
+
+    assert departments() == 1
+    xlsx = client.get(url + "&format=xlsx", headers=staff_headers).content
+    page = client.get("/national/stats?province=150000&year=2026", headers=staff_headers)
+    assert page.status_code == 200 and "<svg" in page.text
+    assert departments() == 1
+    assert made == [{"province": "150000", "year": "2026"}]  # one document for all four
+    feed.push(inner, inner.publish("dept-2", department(start_month="2026-02")))
+    assert departments() == 1  # not refreshed yet: the same version
+    feed.refresh()
+    assert departments() == 2
+    assert len(made) == 2
+    assert client.get(url + "&format=xlsx", headers=staff_headers).content != xlsx
+    # Another filter is another document.
+    assert ok(client.get("/api/v1/national/stats?year=2025", headers=staff_headers))
+    assert made[-1] == {"province": None, "year": "2025"}
+
+
 def test_the_bureaus_statistics_need_a_login(client):
     assert client.get("/api/v1/national/stats").status_code == 401
     assert client.get("/national/stats").status_code == 401
