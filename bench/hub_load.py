@@ -32,6 +32,9 @@ its bearer token, for the bureau's pages, e.g.
 A loaded hub has no statistics (the load sets the triggers aside): unless
 ``--no-stats``, ``minefed central stats-refresh --rebuild`` builds them before
 the clients start (its time is in the results, ``statistics_rebuild_s``).
+``--touch-stats-every S`` rewrites the statistics state every S seconds, as
+refreshes do while records arrive, so every view the hub keeps per snapshot is
+made again (the cost of a hub that is being fed).
 """
 
 from __future__ import annotations
@@ -373,6 +376,19 @@ def build_statistics(server: HubServer, conninfo: str) -> float | None:
     return time.monotonic() - began
 
 
+async def touch_statistics(conninfo: str, every_s: float) -> None:
+    """Rewrite the statistics state row every ``every_s`` (as a refresh does when records
+    arrive): a new snapshot version, so every view a process kept is made again."""
+    while True:
+        await asyncio.sleep(every_s)
+        await asyncio.to_thread(
+            query,
+            conninfo,
+            "UPDATE hub_stat_state SET refreshed_at = refreshed_at "
+            "WHERE name = 'national' RETURNING name",
+        )
+
+
 def bureau_headers(database_url: str, server: HubServer) -> dict[str, str]:
     """A national staff account (国家局工作人员) made for this run, and its bearer token."""
     from central.audit.service import Actor
@@ -432,6 +448,14 @@ def main(argv: list[str] | None = None) -> int:
         "--bureau",
         action="store_true",
         help="send a national staff account's bearer token (for /national/… paths)",
+    )
+    parser.add_argument(
+        "--touch-stats-every",
+        type=float,
+        default=0,
+        metavar="S",
+        help="rewrite the statistics state every S s, as refreshes do while records arrive "
+        "(each process then makes its kept views again)",
     )
     parser.add_argument(
         "--no-stats",
@@ -521,13 +545,21 @@ def main(argv: list[str] | None = None) -> int:
                     headers,
                 )
             )
+            touching = (
+                asyncio.create_task(touch_statistics(conninfo, args.touch_stats_every))
+                if args.touch_stats_every
+                else None
+            )
             await asyncio.sleep(args.warmup)
             if args.pg_stats:
                 query(conninfo, "SELECT pg_stat_statements_reset()")
             before = cpu_seconds(groups, postmaster)
             await asyncio.sleep(args.duration)
             after = cpu_seconds(groups, postmaster)
-            return await task, cores_used(before, after, args.duration)
+            answer = await task
+            if touching is not None:
+                touching.cancel()
+            return answer, cores_used(before, after, args.duration)
 
         (latencies, errors, samples, _start, _end), cores = asyncio.run(run())
         result = {
@@ -543,6 +575,7 @@ def main(argv: list[str] | None = None) -> int:
                 "workers": args.workers,
                 "db_pool": args.db_pool,
                 "think_ms": list(args.think_ms),
+                "touch_stats_every_s": args.touch_stats_every,
                 "mix_name": "paths" if args.path else args.mix,
                 "mix": [list(m) for m in mix],
             },

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -84,25 +85,44 @@ class _Kept:
     Keyed by the stored snapshot's version (the counters change only in the
     transactions that write it) and the month of the question (the time-dependent
     flags move with it). At most :data:`MADE_PER_VERSION` things, the oldest
-    dropped first.
+    dropped first. Made once: requests that want a thing being made wait for it
+    (after a refresh, a hundred clients asking the same year's document would
+    otherwise each make it).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._version: str | None = None
         self._made: dict[Hashable, Any] = {}
+        self._making: dict[Hashable, Future[Any]] = {}
 
     def get(self, version: str, what: Hashable, make: Callable[[], Any]) -> Any:
         with self._lock:
-            if version == self._version and what in self._made:
-                return self._made[what]
-        made = make()
-        with self._lock:
             if version != self._version:
-                self._version, self._made = version, {}
-            self._made[what] = made
-            while len(self._made) > MADE_PER_VERSION:
-                del self._made[next(iter(self._made))]
+                self._version, self._made, self._making = version, {}, {}
+            if what in self._made:
+                return self._made[what]
+            pending = self._making.get(what)
+            mine = pending is None
+            if pending is None:
+                pending = self._making[what] = Future()
+        if not mine:
+            return pending.result()
+        try:
+            made = make()
+        except BaseException as exc:
+            pending.set_exception(exc)
+            with self._lock:
+                if self._making.get(what) is pending:
+                    del self._making[what]
+            raise
+        with self._lock:
+            if self._making.get(what) is pending:
+                del self._making[what]
+                self._made[what] = made
+                while len(self._made) > MADE_PER_VERSION:
+                    del self._made[next(iter(self._made))]
+        pending.set_result(made)
         return made
 
 

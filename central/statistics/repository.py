@@ -301,32 +301,28 @@ def snapshot_version(session: Session) -> str | None:
     return None if row is None else str(row[0])
 
 
-def cell_totals(
-    session: Session,
-    group: Sequence[str],
-    *,
-    measures: Sequence[str] | None = None,
-    province: str | None = None,
-    year: str | None = None,
-) -> list[Any]:
-    """Sums of the counters grouped by ``group`` (columns of ``hub_stat_cell``)."""
-    columns = [getattr(_CELLS.c, g) for g in group]
-    from sqlalchemy import func
-    from sqlalchemy import select as core_select
+def cells(
+    session: Session, *, province: str | None = None, year: str | None = None
+) -> list[tuple[str, str, str, str, int, int, int]]:
+    """The counters (of one province, of one year's months), in no particular order:
+    ``(measure, province_code, month, key, n, deaths, serious_injuries)``.
 
-    query = core_select(
-        *columns,
-        func.sum(_CELLS.c.n).label("n"),
-        func.sum(_CELLS.c.deaths).label("deaths"),
-        func.sum(_CELLS.c.serious_injuries).label("serious_injuries"),
-    )
-    if measures is not None:
-        query = query.where(_CELLS.c.measure.in_(list(measures)))
+    Each counter is one row already (its key is the table's), so nothing is grouped
+    or sorted here: at ten times national scale that was most of a query's 70 ms.
+    """
+    where, params = [], {}
     if province is not None:
-        query = query.where(_CELLS.c.province_code == province)
+        where.append("province_code = :province")
+        params["province"] = province
     if year is not None:
-        query = query.where(_CELLS.c.month.startswith(year))
-    return list(session.execute(query.group_by(*columns).order_by(*columns)))
+        where.append("left(month, 4) = :year")
+        params["year"] = year
+    sql = (
+        "SELECT measure, province_code, month, key, n, deaths, serious_injuries FROM hub_stat_cell"
+    )
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return [tuple(r) for r in session.execute(text(sql), params)]
 
 
 def all_cells(session: Session) -> list[tuple[Any, ...]]:

@@ -76,9 +76,7 @@ def statistics(
 ) -> dict[str, Any]:
     """The statistics document, nationally or for one province and/or year."""
     month_now = now.astimezone(CHINA_TZ).strftime("%Y-%m")
-    cells = repository.cell_totals(
-        session, ["measure", "province_code", "month", "key"], province=province, year=year
-    )
+    cells = repository.cells(session, province=province, year=year)
     # measure → key → [n, deaths, serious]
     by_key: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
     # province → measure → key → n  (and deaths of accidents)
@@ -88,9 +86,7 @@ def statistics(
     by_month: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
     flags: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     expiring_until = _month_add(month_now, EXPIRING_MONTHS - 1)
-    for c in cells:
-        n, d, s = int(c.n), int(c.deaths), int(c.serious_injuries)
-        m, p, mo, k = c.measure, c.province_code, c.month, c.key
+    for m, p, mo, k, n, d, s in cells:
         for target in (by_key[m][k], by_province[p][m][k]):
             target[0] += n
             target[1] += d

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from openpyxl import load_workbook
 
 from schemas.enums import AccidentCategory, RecordKind
@@ -162,3 +163,40 @@ def test_the_snapshot_follows_the_month_even_without_new_records(feed, inner):
     feed.session.expire_all()
     flags = {f["code"]: f["count"] for f in repository.state(feed.session).snapshot["flags"]}
     assert (flags["licence_expiring"], flags["licence_expired"]) == (0, 1)
+
+
+def test_a_kept_view_is_made_once_for_concurrent_requests_and_failures_are_not_kept():
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from central.statistics.endpoints import MADE_PER_VERSION, _Kept
+
+    kept = _Kept()
+    calls = []
+    gate = threading.Event()
+
+    def make():
+        calls.append(1)
+        gate.wait(5)
+        return {"doc": len(calls)}
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = [pool.submit(kept.get, "v1", "doc", make) for _ in range(8)]
+        time.sleep(0.2)  # every request is waiting on the first one's making
+        gate.set()
+        assert [a.result() for a in answers] == [{"doc": 1}] * 8
+    assert len(calls) == 1
+    assert kept.get("v2", "doc", make) == {"doc": 2}  # a new version is made again
+
+    def broken():
+        raise RuntimeError("database gone")
+
+    for _ in range(2):  # a failure reaches the caller and is not kept
+        with pytest.raises(RuntimeError, match="database gone"):
+            kept.get("v2", "other", broken)
+    assert kept.get("v2", "other", lambda: "made") == "made"
+    for n in range(MADE_PER_VERSION + 10):
+        kept.get("v2", ("n", n), lambda n=n: n)
+    assert kept.get("v2", ("n", 0), lambda: "made again") == "made again"  # the oldest went
+    assert kept.get("v2", ("n", MADE_PER_VERSION + 9), lambda: "no") == MADE_PER_VERSION + 9
