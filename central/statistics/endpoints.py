@@ -27,9 +27,8 @@ from central.deps import ClockDep, SessionDep
 from central.principal import HubPrincipal
 from central.queries.export import XLSX_TYPE, Table, attachment, csv_bytes, xlsx_book
 from central.statistics import charts, repository
-from central.statistics.snapshot import statistics
+from central.statistics.snapshot import month_of, statistics
 from central.web.templating import render, templates
-from schemas.clock import CHINA_TZ
 from schemas.divisions import get_division
 from sync.clock import Clock
 
@@ -145,8 +144,7 @@ class _Made:
                 if kept is None:
                     kept = request.app.state.statistics_kept = _Kept()
         stored = repository.snapshot_version(session)
-        month = clock.now().astimezone(CHINA_TZ).strftime("%Y-%m")
-        return cls(kept, None if stored is None else f"{stored}/{month}")
+        return cls(kept, None if stored is None else f"{stored}/{month_of(clock.now())}")
 
     def get(self, what: Hashable, make: Callable[[], Any]) -> Any:
         if self._version is None:

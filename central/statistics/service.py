@@ -33,7 +33,7 @@ from sqlmodel import Session
 from central.db import SessionFactory, transaction
 from central.statistics import repository
 from central.statistics.measures import Item, contribution, people
-from central.statistics.snapshot import build_snapshot
+from central.statistics.snapshot import build_snapshot, month_of
 from schemas.clock import CHINA_TZ
 from schemas.enums import RecordKind
 from sync.clock import Clock
@@ -129,10 +129,6 @@ def _person_rows(row: Any, person_key: bytes) -> list[dict[str, Any]]:
     return out
 
 
-def _month(now: datetime) -> str:
-    return now.astimezone(CHINA_TZ).strftime("%Y-%m")
-
-
 def refresh_batch(session: Session, person_key: bytes, now: datetime, limit: int = BATCH) -> int:
     """Apply up to ``limit`` queued records; how many were taken.
 
@@ -147,7 +143,7 @@ def refresh_batch(session: Session, person_key: bytes, now: datetime, limit: int
     apply_records(session, ids, person_key)
     state = repository.state(session)
     doc = state.snapshot if state is not None else None
-    stale = doc is None or doc.get("month") != _month(now)
+    stale = doc is None or doc.get("month") != month_of(now)
     # The snapshot of the last batch written without one (a full batch: more to come).
     behind = (
         doc is not None

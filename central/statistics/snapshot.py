@@ -28,7 +28,7 @@ from schemas.enums import (
     RewardPenaltyKind,
 )
 
-__all__ = ["SCHEMA_VERSION", "build_snapshot", "statistics"]
+__all__ = ["SCHEMA_VERSION", "build_snapshot", "month_of", "statistics"]
 
 #: Bumped when the document's shape changes incompatibly (docs/national-queries.md).
 SCHEMA_VERSION = 1
@@ -36,6 +36,11 @@ SCHEMA_VERSION = 1
 MONTHS_SHOWN = 24
 #: "Expiring": the licence ends this month or in the next ``EXPIRING_MONTHS - 1``.
 EXPIRING_MONTHS = 3
+
+
+def month_of(now: datetime) -> str:
+    """The China Standard Time month of ``now``, ``YYYY-MM``: the month a document is for."""
+    return now.astimezone(CHINA_TZ).strftime("%Y-%m")
 
 
 def _month_add(month: str, delta: int) -> str:
@@ -75,7 +80,7 @@ def statistics(
     session: Session, now: datetime, *, province: str | None = None, year: str | None = None
 ) -> dict[str, Any]:
     """The statistics document, nationally or for one province and/or year."""
-    month_now = now.astimezone(CHINA_TZ).strftime("%Y-%m")
+    month_now = month_of(now)
     cells = repository.cells(session, province=province, year=year)
     # measure → key → [n, deaths, serious]
     by_key: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
